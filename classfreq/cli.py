@@ -1,0 +1,53 @@
+"""`classfreq` — one console command; each area of the project registers its own subcommands.
+
+Counting is a Spark job and runs with `spark-submit pipelines/count_classes.py`; `classfreq count`
+runs the same job in-process on local Spark for convenience.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from classfreq.errors import UserError
+
+# area modules, each with register(subparsers): adds its subcommands and sets func=handler(args)
+AREAS = [
+    "classfreq.synsets.cli",
+    "classfreq.pipelines.cli",
+    "classfreq.queries.cli",
+    "classfreq.models.cli",
+    "classfreq.reports.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classfreq", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in AREAS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # area not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+    except UserError as exc:
+        print(f"classfreq {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
