@@ -1,0 +1,412 @@
+"""Find label-set forms in caption text: the matching semantics, a reference implementation and
+the fast batch matcher that the Spark job runs.
+
+Semantics (the README copies this; any re-implementation must agree exactly):
+
+* Text is normalised by ``normalize_text``: HTML entities decoded once (``html.unescape``), then
+  Unicode NFKC, then ``str.lower()``.
+* Tokens are the maximal runs of characters for which ``str.isalnum()`` is true in the normalised
+  text (Unicode letters and digits of every script; everything else, including ``_``, combining
+  marks, punctuation, symbols, emoji and whitespace, separates tokens). ``"Hot-Dogs!"`` gives
+  ``["hot", "dogs"]``.
+* A form is tokenised the same way; a form matches where its token sequence occurs contiguously
+  in the text's tokens. Forms whose token sequences are equal ("hot dog", "hot-dog") are one
+  pattern, and a match of it counts for every one of those forms. A form without tokens never
+  matches.
+* Default (leftmost-longest): scan the tokens left to right; at each position take the longest
+  pattern that starts there, count it, and continue after its last token; if none starts there,
+  move one token on. "tiger shark" therefore counts tiger shark and not tiger.
+* ``nested=True`` counts every occurrence of every pattern, including those inside or overlapping
+  longer ones: "tiger shark" counts tiger shark and tiger (and shark, if listed).
+* A document's result is, per form, the number of occurrences (``mentions``); a document without
+  text (None or "") has no matches.
+
+Consequences worth knowing: "hotdog" matches only a form "hotdog"; "t-shirt", "t shirt" and
+"T_Shirt" are the same tokens; lowercasing is ``str.lower`` (not casefold: "STRASSE" is not
+"straße"); scripts written without spaces (Chinese, Japanese, Thai) give one token per run, so
+such a form matches only a whole run; marks that NFKC cannot compose (for example Devanagari
+vowel signs) split words.
+"""
+from __future__ import annotations
+
+import html
+import re
+import threading
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from itertools import chain
+from typing import Iterable, Sequence
+
+import numpy as np
+
+# `[^\W_]` is exactly str.isalnum(): for str patterns, re's \w is "isalnum() or '_'"
+# (tests check this for every code point).
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+def normalize_text(text: str) -> str:
+    """HTML entities decoded once (``html.unescape``), Unicode NFKC, then ``str.lower()``."""
+    return unicodedata.normalize("NFKC", html.unescape(text)).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens of ``normalize_text(text)``: the maximal runs of characters for which
+    ``str.isalnum()`` is true (letters and digits of any script). Every other character (space,
+    punctuation, ``_``, symbols, emoji, combining marks) ends a token and is dropped."""
+    return _TOKEN_RE.findall(normalize_text(text))
+
+
+@dataclass(frozen=True)
+class Hits:
+    """One entry per (document, form) pair that matched: ``doc`` indexes the batch's texts,
+    ``form`` the matcher's forms, ``mentions`` counts occurrences (>= 1). Sorted by doc, then form."""
+
+    doc: np.ndarray
+    form: np.ndarray
+    mentions: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    @classmethod
+    def empty(cls) -> "Hits":
+        return cls(*(np.zeros(0, np.int64) for _ in range(3)))
+
+    @classmethod
+    def from_counts(cls, counts: dict[tuple[int, int], int]) -> "Hits":
+        """Hits from {(doc, form): mentions}."""
+        if not counts:
+            return cls.empty()
+        keys = sorted(counts)
+        return cls(np.array([d for d, _ in keys], np.int64), np.array([f for _, f in keys], np.int64),
+                   np.array([counts[k] for k in keys], np.int64))
+
+
+def form_patterns(forms: Iterable[str]) -> dict[tuple[str, ...], list[int]]:
+    """Token sequence -> indexes of the forms that have it (forms without tokens are left out)."""
+    patterns: dict[tuple[str, ...], list[int]] = {}
+    for index, form in enumerate(forms):
+        tokens = tuple(tokenize(form))
+        if tokens:
+            patterns.setdefault(tokens, []).append(index)
+    return patterns
+
+
+def lengths_by_first_token(patterns: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
+    """First token -> the ascending token lengths of the patterns that start with it."""
+    lengths: dict[str, set[int]] = {}
+    for pattern in patterns:
+        lengths.setdefault(pattern[0], set()).add(len(pattern))
+    return {token: sorted(ks) for token, ks in lengths.items()}
+
+
+def count_tokens_reference(tokens: Sequence[str], patterns: dict[tuple[str, ...], list[int]],
+                           nested: bool, lengths: dict[str, list[int]] | None = None) -> Counter:
+    """Occurrences per pattern in one token list: the semantics, written plainly."""
+    if lengths is None:
+        lengths = lengths_by_first_token(patterns)
+    found: Counter = Counter()
+    i = 0
+    while i < len(tokens):
+        starting_here = [tuple(tokens[i:i + k]) for k in lengths.get(tokens[i], ())
+                         if i + k <= len(tokens) and tuple(tokens[i:i + k]) in patterns]
+        if nested:
+            found.update(starting_here)
+            i += 1
+        elif starting_here:
+            found[starting_here[-1]] += 1          # the longest pattern starting at i
+            i += len(starting_here[-1])
+        else:
+            i += 1
+    return found
+
+
+def match_reference(forms: Sequence[str], texts: Sequence[str | None], nested: bool = False) -> Hits:
+    """The slow, obviously correct implementation that ``FormMatcher`` must equal exactly."""
+    patterns = form_patterns(forms)
+    lengths = lengths_by_first_token(patterns)
+    counts: dict[tuple[int, int], int] = {}
+    for doc, text in enumerate(texts):
+        if not text:
+            continue
+        for pattern, n in count_tokens_reference(tokenize(text), patterns, nested, lengths).items():
+            for form in patterns[pattern]:
+                counts[doc, form] = n
+    return Hits.from_counts(counts)
+
+
+# Byte table for the ASCII fast path: letters lowered, digits kept, NUL (the document separator)
+# kept, other ASCII bytes become spaces. Bytes >= 0x80 only occur inside the canonical strings of
+# exact-path documents (UTF-8 of token characters) and are kept.
+_CANON_TABLE = bytes(
+    (ord(chr(b).lower()) if chr(b).isalnum() else b if b == 0 else 32) if b < 128 else b
+    for b in range(256))
+
+
+def _engine(patterns: list[bytes], name: str | None):
+    if name in (None, "ahocorasick_rs"):
+        try:
+            return _RustEngine(patterns)
+        except ImportError:
+            if name is not None:
+                raise
+    if name in (None, "pyahocorasick"):
+        return _PyEngine(patterns)
+    raise ValueError(f"unknown engine {name!r}: use 'ahocorasick_rs' or 'pyahocorasick'")
+
+
+class _RustEngine:
+    """All (overlapping) occurrences via the Rust aho-corasick crate."""
+
+    name = "ahocorasick_rs"
+
+    def __init__(self, patterns: list[bytes]):
+        import ahocorasick_rs as ac
+
+        self._ac = ac.BytesAhoCorasick(patterns, matchkind=ac.MatchKind.Standard,
+                                       implementation=ac.Implementation.DFA)
+
+    def find(self, haystack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = self._ac.find_matches_as_indexes(haystack, overlapping=True)
+        flat = np.fromiter(chain.from_iterable(found), np.int64, 3 * len(found)).reshape(-1, 3)
+        return flat[:, 0], flat[:, 1], flat[:, 2]
+
+
+class _PyEngine:
+    """All occurrences via pyahocorasick; bytes are searched as latin-1 text so that string
+    offsets are byte offsets."""
+
+    name = "pyahocorasick"
+
+    def __init__(self, patterns: list[bytes]):
+        import ahocorasick
+
+        self._automaton = ahocorasick.Automaton()
+        for pid, pattern in enumerate(patterns):
+            self._automaton.add_word(pattern.decode("latin-1"), pid)
+        self._automaton.make_automaton()
+        self._length = np.array([len(p) for p in patterns], np.int64)
+
+    def find(self, haystack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = list(self._automaton.iter(haystack.tobytes().decode("latin-1")))
+        flat = np.fromiter(chain.from_iterable(found), np.int64, 2 * len(found)).reshape(-1, 2)
+        end = flat[:, 0] + 1
+        pid = flat[:, 1]
+        return pid, end - self._length[pid], end
+
+
+class FormMatcher:
+    """Count forms in batches of texts, with results identical to ``match_reference``.
+
+    Each batch becomes one canonical byte string: every document's tokens joined by single
+    spaces, each document preceded by " \\x00 ", the whole padded with spaces. A pattern is its
+    tokens as " tok tok " (UTF-8), so a substring hit is exactly a contiguous token match and
+    never crosses documents. ASCII texts without NUL and without "&" followed by a letter or "#"
+    (nearly all captions) reach that form by one bytes.translate and a vectorised collapse of
+    space runs over the whole batch; the other texts are normalised and tokenised one by one.
+    One Aho-Corasick pass (engine "ahocorasick_rs", else "pyahocorasick") finds every
+    occurrence; leftmost-longest is resolved in Python only where occurrences overlap.
+
+    Each thread matches with its own reusable buffers. Pickling (Spark ships matchers to its
+    workers) carries the forms and rebuilds the automaton on the other side.
+    """
+
+    mode = "default"  # paper mode is FormMatcher.paper(...); nesting is the `nested` flag
+
+    def __init__(self, forms: Sequence[str], nested: bool = False, engine: str | None = None):
+        self.forms = tuple(forms)
+        for i, form in enumerate(self.forms):
+            if not isinstance(form, str):
+                raise TypeError(f"form {i} is {type(form).__name__}, expected str")
+        self.nested = bool(nested)
+        self._engine_name = engine
+        patterns = form_patterns(self.forms)
+        self.patterns = list(patterns)
+        self.form_pattern = np.full(len(self.forms), -1, np.int64)  # -1: a form without tokens
+        for pid, forms_of_pattern in enumerate(patterns.values()):
+            self.form_pattern[forms_of_pattern] = pid
+        counts = np.array([len(v) for v in patterns.values()], np.int64)
+        self._forms_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._forms_of = np.array(list(chain.from_iterable(patterns.values())), np.int64)
+        self._one_form_each = bool((counts == 1).all())
+        # patterns are numbered in order of their first form, so with one form each the
+        # (doc, pattern) order of np.unique is the (doc, form) order
+        self._forms_sorted = self._one_form_each
+        encoded = [(" " + " ".join(p) + " ").encode("utf-8") for p in self.patterns]
+        self._engine = _engine(encoded, engine) if encoded else None
+        self._local = threading.local()
+
+    @property
+    def engine(self) -> str | None:
+        return self._engine.name if self._engine else None
+
+    @classmethod
+    def paper(cls, names: Sequence[str]):
+        """The published study's approximate counter (see ``paper_mode``)."""
+        from .paper_mode import PaperMatcher
+
+        return PaperMatcher(names)
+
+    def __reduce__(self):  # Spark ships matchers to executors: rebuild rather than pickle automata
+        return (type(self), (self.forms, self.nested, self._engine_name))
+
+    def __repr__(self) -> str:
+        return f"FormMatcher({len(self.forms)} forms, {len(self.patterns)} patterns, nested={self.nested})"
+
+    def match(self, text: str | None) -> dict[int, int]:
+        """{form index: mentions} for one text."""
+        hits = self.match_batch([text])
+        return dict(zip(hits.form.tolist(), hits.mentions.tolist()))
+
+    def match_batch(self, texts: Sequence[str | None]) -> Hits:
+        """Hits for a batch of texts (a list, any sequence, or a pyarrow string array)."""
+        if hasattr(texts, "to_pylist"):
+            texts = texts.to_pylist()
+        docs = texts if isinstance(texts, list) else list(texts)
+        if not docs or self._engine is None:
+            return Hits.empty()
+        work = getattr(self._local, "work", None)
+        if work is None:
+            work = self._local.work = _Workspace()
+        haystack, separators, tail_ids = _canonical_batch(docs, work)
+        pid, start, end = self._engine.find(haystack)
+        if len(pid) == 0:
+            return Hits.empty()
+        doc = np.searchsorted(separators, start) - 1
+        if tail_ids:
+            in_tail = doc >= len(docs)
+            doc[in_tail] = np.asarray(tail_ids, np.int64)[doc[in_tail] - len(docs)]
+        if not self.nested:
+            kept = _leftmost_longest(start, end)
+            doc, pid = doc[kept], pid[kept]
+        return self._hits(doc, pid)
+
+    def _hits(self, doc: np.ndarray, pid: np.ndarray) -> Hits:
+        n_patterns = len(self.patterns)
+        keys = doc * n_patterns + pid
+        keys.sort()
+        first = np.empty(keys.size, bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        mentions = np.diff(starts, append=keys.size)
+        keys = keys[starts]
+        doc, pid = keys // n_patterns, keys % n_patterns
+        if self._one_form_each:
+            form = self._forms_of[self._forms_ptr[pid]]
+        else:
+            repeats = self._forms_ptr[pid + 1] - self._forms_ptr[pid]
+            first = np.repeat(self._forms_ptr[pid], repeats)
+            offset = np.arange(first.size) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+            form = self._forms_of[first + offset]
+            doc, mentions = np.repeat(doc, repeats), np.repeat(mentions, repeats)
+        if self._forms_sorted:  # pattern order is form order: already sorted by (doc, form)
+            return Hits(doc, form, mentions)
+        order = np.lexsort((form, doc))
+        return Hits(doc[order], form[order], mentions[order])
+
+
+class _Workspace:
+    """Reusable buffers for one thread: fresh multi-megabyte arrays on every batch cost more in
+    page faults than the work done in them."""
+
+    def __init__(self):
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype) -> np.ndarray:
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(max(size, 1 << 16) + (size >> 2), dtype)
+        return buffer[:size]
+
+
+# html.unescape changes text only at "&" followed by an ASCII letter (named references) or "#".
+_ENTITY_FIRST = frozenset("#abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _may_hold_entity(text: str) -> bool:
+    i = text.find("&")
+    while i != -1:
+        if text[i + 1:i + 2] in _ENTITY_FIRST:
+            return True
+        i = text.find("&", i + 1)
+    return False
+
+
+def _canonical_batch(docs: list, work: _Workspace) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The batch as one canonical byte string, the offsets of its document separators (one
+    before every document), and the texts whose canonical form is in the tail. The string holds
+    the batch's documents in order, then, as extra documents, the canonical forms of the texts
+    that are not ASCII after normalisation (their places in the batch are left empty).
+
+    Fast path: an ASCII text without NUL and without a possible HTML entity is already NFKC,
+    and its tokens are its runs of [A-Za-z0-9], so one bytes.translate of the whole batch
+    (lowercase; other bytes to spaces) and a collapse of space runs give its canonical form.
+    Other texts are replaced by their tokens joined with spaces before that."""
+    try:
+        joined = " \x00 ".join(["", *docs])
+    except TypeError:  # None (no text), or a value that is not a string
+        bad = next((i for i, t in enumerate(docs) if t is not None and not isinstance(t, str)), None)
+        if bad is not None:
+            raise TypeError(f"text {bad} is {type(docs[bad]).__name__}, expected str or None") from None
+        docs = ["" if t is None else t for t in docs]
+        joined = " \x00 ".join(["", *docs])
+    exact: list[int] = []
+    if not joined.isascii() or _may_hold_entity(joined):
+        exact = [i for i, t in enumerate(docs) if not t.isascii() or ("&" in t and _may_hold_entity(t))]
+    chars, separators, tail = _build(docs, joined, exact, work)
+    if separators.size != len(docs) + len(tail):  # NUL inside texts: those take the exact path
+        exact = sorted(set(exact).union(i for i, t in enumerate(docs) if "\x00" in t))
+        chars, separators, tail = _build(docs, None, exact, work)
+    return chars, separators, tail
+
+
+def _build(docs: list, joined: str | None, exact: list[int], work: _Workspace):
+    tail_ids, tail_docs = [], []
+    if exact:
+        docs = list(docs)
+        for i in exact:
+            canonical = " ".join(tokenize(docs[i]))
+            if canonical.isascii():
+                docs[i] = canonical
+            else:  # kept apart so that the big string stays ASCII: its encode is then a copy
+                docs[i] = ""
+                tail_ids.append(i)
+                tail_docs.append(canonical)
+        joined = None
+    if joined is None:
+        joined = " \x00 ".join(["", *docs])
+    tail = "".join(f" \x00 {t}" for t in tail_docs).encode("utf-8")
+    raw = np.frombuffer(b"".join((joined.encode("ascii"), tail, b" ")).translate(_CANON_TABLE), np.uint8)
+    space = work.get("space", raw.size, bool)
+    np.equal(raw, 32, out=space)
+    keep = work.get("keep", raw.size, bool)
+    keep[0] = True
+    np.logical_and(space[1:], space[:-1], out=keep[1:])
+    np.logical_not(keep[1:], out=keep[1:])
+    chars = raw[keep]
+    np.equal(chars, 0, out=space[:chars.size])
+    return chars, np.flatnonzero(space[:chars.size]), tail_ids
+
+
+def _leftmost_longest(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Indexes of the occurrences that leftmost-longest keeps. Occurrence spans include their
+    delimiting spaces, so token spans are [start + 1, end - 1) and neighbours share one space."""
+    length = end - start
+    longest = int(length.max())
+    order = np.argsort(start * (longest + 1) + (longest - length))  # by start, longest first
+    tok_start, tok_end = start[order] + 1, end[order] - 1
+    reach = np.maximum.accumulate(tok_end)
+    alone = np.ones(order.size, bool)                 # overlaps neither an earlier nor a later one
+    clear = tok_start[1:] >= reach[:-1]
+    alone[1:] &= clear
+    alone[:-1] &= clear
+    keep = alone.copy()
+    crowded = np.flatnonzero(~alone)
+    taken_until = -1
+    for i, s, e in zip(crowded.tolist(), tok_start[crowded].tolist(), tok_end[crowded].tolist()):
+        if s >= taken_until:                          # greedy inside overlapping runs, left to right
+            keep[i] = True
+            taken_until = e
+    return order[keep]

@@ -1,0 +1,161 @@
+"""The matching semantics, and the fast matcher equal to the reference on crafted and random text."""
+import html
+import pickle
+import random
+import re
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from classfreq.pipelines.matching import FormMatcher, Hits, match_reference, normalize_text, tokenize
+from classfreq.pipelines.matching import _may_hold_entity
+
+ENGINES = ["ahocorasick_rs", "pyahocorasick"]
+
+
+def counts(hits: Hits) -> dict:
+    return {(d, f): m for d, f, m in zip(hits.doc.tolist(), hits.form.tolist(), hits.mentions.tolist())}
+
+
+def assert_same(a: Hits, b: Hits):
+    assert counts(a) == counts(b)
+    for x, y in zip((a.doc, a.form, a.mentions), (b.doc, b.form, b.mentions)):
+        assert x.dtype == np.int64 and np.array_equal(x, y)
+
+
+def check(forms, texts, nested=False):
+    """Fast matcher (both engines) == reference; returns the reference's counts."""
+    expected = match_reference(forms, texts, nested=nested)
+    for engine in ENGINES:
+        assert_same(FormMatcher(forms, nested=nested, engine=engine).match_batch(texts), expected)
+    return counts(expected)
+
+
+def test_token_characters_are_exactly_isalnum():
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    assert "".join(re.findall(r"[^\W_]+", every)) == "".join(c for c in every if c.isalnum())
+
+
+def test_normalize_and_tokenize():
+    assert normalize_text("Tiger&nbsp;SHARK &amp; ﬁsh") == "tiger shark & fish"
+    assert tokenize("Hot-Dogs! t_shirt ｈｏｔ ｄｏｇ") == ["hot", "dogs", "t", "shirt", "hot", "dog"]
+    assert tokenize("hot🌭dog <b>x²</b> café CAFÉ") == ["hot", "dog", "b", "x2", "b", "café", "café"]
+    assert tokenize("") == [] and tokenize("--- !!") == []
+
+
+def test_fast_path_entity_check_is_safe():
+    # a text the fast path keeps (no "&" + letter or "#") must be one html.unescape leaves alone
+    for c in map(chr, range(128)):
+        for rest in ("", "amp;", "amp", "lt", "#38;", "x26;", "38;", "nbsp;", "ampx"):
+            text = f"a&{c}{rest} b"
+            if not _may_hold_entity(text):
+                assert html.unescape(text) == text
+    assert _may_hold_entity("x &amp; y") and _may_hold_entity("&#38;") and not _may_hold_entity("a & b")
+
+
+def test_hyphens_and_punctuation_separate_tokens():
+    forms = ["hot dogs", "hot dog", "hotdog"]
+    assert check(forms, ["Hot-Dogs!", "a hot--dog.", "HOTDOG", "hotdogs", "hot dogsled"]) == {
+        (0, 0): 1, (1, 1): 1, (2, 2): 1}
+    assert check(["hot dog"], ["hotdog"]) == {}
+
+
+def test_leftmost_longest_and_nested():
+    forms = ["tiger", "tiger shark", "shark", "great white shark", "white"]
+    texts = ["a tiger shark", "great white shark!", "Tiger, shark", "tiger tiger shark shark"]
+    assert check(forms, texts) == {(0, 1): 1, (1, 3): 1, (2, 1): 1, (3, 0): 1, (3, 1): 1, (3, 2): 1}
+    assert check(forms, texts, nested=True) == {
+        (0, 0): 1, (0, 1): 1, (0, 2): 1, (1, 2): 1, (1, 3): 1, (1, 4): 1,
+        (2, 0): 1, (2, 1): 1, (2, 2): 1, (3, 0): 2, (3, 1): 1, (3, 2): 2}
+
+
+def test_leftmost_wins_over_longer_later_overlap():
+    # "a b" starts first, so "b c d" (longer, overlapping) is not counted; "c d" after it is.
+    forms = ["a b", "b c d", "c d"]
+    assert check(forms, ["a b c d"]) == {(0, 0): 1, (0, 2): 1}
+    assert check(forms, ["a b c d"], nested=True) == {(0, 0): 1, (0, 1): 1, (0, 2): 1}
+
+
+def test_entities_nfkc_html_emoji_and_other_scripts():
+    forms = ["tiger shark", "hot dog", "t-shirt", "кошка", "寿司", "café", "a&w"]
+    texts = ["Tiger&nbsp;Shark", "<p>hot&amp;dog</p>", "&lt;b&gt;T&#45;Shirt&lt;/b&gt;",
+             "ＨＯＴ　ＤＯＧ", "🌭hot🌭dog🌭", "Кошка!", "我喜欢寿司", "寿司 bar", "CAFÉ au lait",
+             "cafe\u0301", "A&amp;W root beer", "tiger&shark"]
+    assert check(forms, texts) == {(0, 0): 1, (1, 1): 1, (2, 2): 1, (3, 1): 1, (4, 1): 1,
+                                   (5, 3): 1, (7, 4): 1, (8, 5): 1, (9, 5): 1, (10, 6): 1,
+                                   (11, 0): 1}
+
+
+def test_marks_that_split_words_split_forms_alike():
+    assert tokenize("नमस्ते") == ["नमस", "त"]  # the virama and vowel sign are not alphanumeric
+    assert check(["नमस्ते", "त"], ["नमस्ते!", "नमस्ते दुनिया"]) == {(0, 0): 1, (1, 0): 1}
+    assert check(["नमस्ते", "त"], ["नमस्ते!"], nested=True) == {(0, 0): 1, (0, 1): 1}
+
+
+def test_empty_none_and_no_forms():
+    m = FormMatcher(["dog"])
+    for texts in ([], [None], [""], [None, "", "  "]):
+        assert len(m.match_batch(texts)) == 0
+    assert counts(m.match_batch([None, "dog", "", "dog dog"])) == {(1, 0): 1, (3, 0): 2}
+    assert len(FormMatcher([]).match_batch(["dog"])) == 0
+    assert check(["", "!!", "dog"], ["dog !!"]) == {(0, 2): 1}
+
+
+def test_forms_with_identical_tokens_share_one_pattern():
+    m = FormMatcher(["hot dog", "hot-dog", "Hot Dog", "dog"])
+    assert m.form_pattern.tolist() == [0, 0, 0, 1]
+    assert counts(m.match_batch(["a hot dog and a dog"])) == {(0, 0): 1, (0, 1): 1, (0, 2): 1, (0, 3): 1}
+
+
+def test_no_match_across_documents_and_nul_inside_text():
+    forms = ["hot dog", "dog"]
+    assert check(forms, ["hot", "dog", "hot\x00dog", "x\x00", "\x00hot dog"]) == {
+        (1, 1): 1, (2, 0): 1, (4, 0): 1}
+
+
+def test_one_megabyte_caption():
+    text = "A Tiger-Shark, " * 70_000 + "tiger"
+    assert len(text) > 1_000_000
+    assert check(["tiger", "tiger shark", "shark"], [text, "x"]) == {(0, 1): 70_000, (0, 0): 1}
+    assert check(["tiger", "tiger shark", "shark"], [text + " é"]) == {(0, 1): 70_000, (0, 0): 1}
+
+
+def test_inputs_types_and_pickling():
+    m = FormMatcher(["dog"])
+    assert counts(m.match_batch(pa.array(["dog", None]))) == {(0, 0): 1}
+    assert counts(m.match_batch(("a dog",))) == {(0, 0): 1}
+    assert m.match("Dog, dog") == {0: 2}
+    with pytest.raises(TypeError, match="text 1 is int"):
+        m.match_batch(["dog", 3])
+    with pytest.raises(TypeError, match="form 0 is int"):
+        FormMatcher([3])
+    clone = pickle.loads(pickle.dumps(FormMatcher(["tiger", "tiger shark"], nested=True)))
+    assert clone.nested and clone.match("tiger shark") == {0: 1, 1: 1}
+
+
+WORDS = ["tiger", "shark", "hot", "dog", "dogs", "a", "white", "great", "café", "кошка", "x1"]
+GLUE = [" ", "  ", "-", ", ", "!", "&amp;", "&nbsp;", "\u3000", "🌭", "_", "\t", "<br/>", "&", "\x00", "é"]
+
+
+def random_text(rng: random.Random, ascii_only: bool) -> str:
+    words = [w for w in WORDS if w.isascii()] if ascii_only else WORDS
+    glue = [g for g in GLUE if g.isascii() and "&" not in g and "\x00" not in g] if ascii_only else GLUE
+    parts = []
+    for _ in range(rng.randint(0, 12)):
+        word = rng.choice(words)
+        parts.append(word.upper() if rng.random() < 0.2 else word)
+        parts.append(rng.choice(glue) if rng.random() < 0.3 else " ")
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+@pytest.mark.parametrize("ascii_only", [False, True])  # True: only the batch fast path runs
+def test_random_texts_equal_reference(nested, ascii_only):
+    rng = random.Random(7)
+    for _ in range(40):
+        forms = [" ".join(rng.choices(WORDS, k=rng.randint(1, 3))) for _ in range(rng.randint(1, 12))]
+        texts = [random_text(rng, ascii_only) if rng.random() > 0.1 else rng.choice([None, ""])
+                 for _ in range(rng.randint(1, 30))]
+        check(forms, texts, nested=nested)
