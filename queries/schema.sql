@@ -69,3 +69,82 @@ CREATE TABLE IF NOT EXISTS mixes (
 CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR, kind VARCHAR, started TIMESTAMP, finished TIMESTAMP, inputs JSON, options JSON,
   code_version VARCHAR, labelset VARCHAR, labelset_version VARCHAR);
+
+-- ---------------------------------------------------------------------------------------------
+-- Views over the tables above (added by the reports area; queries/*.sql read them). Each count
+-- source is one `count_key`: 'ours:<source>:<mode>:<role>' for our counter (its newest run per
+-- slice) or 'imported:<origin>:<corpus>:<method>' for published counts. Every source gets a row
+-- for every class of its label set (0 where the class was never matched), so no class goes
+-- missing from a join. Mix components (mixes.source) name a count_key.
+
+-- key: count_key, labelset, version, class_index
+CREATE OR REPLACE VIEW class_sources AS
+WITH our_slices AS (
+  SELECT cc.source, cc.mode, coalesce(cc.role, 'all') AS role, cc.labelset, cc.version,
+         arg_max(cc.run_id, coalesce(r.started, TIMESTAMP '1970-01-01')) AS run_id
+  FROM class_counts cc LEFT JOIN runs r ON r.run_id = cc.run_id
+  GROUP BY cc.source, cc.mode, coalesce(cc.role, 'all'), cc.labelset, cc.version),
+import_runs AS (
+  SELECT options ->> '$.origin' AS origin, options ->> '$.corpus' AS corpus,
+         options ->> '$.method' AS method, labelset, labelset_version AS version,
+         arg_max(run_id, started) AS run_id,
+         arg_max(TRY_CAST(options ->> '$.corpus_docs' AS DOUBLE), started) AS corpus_docs
+  FROM runs WHERE kind = 'import-counts'
+  GROUP BY ALL),
+imported_slices AS (
+  SELECT DISTINCT i.origin, i.corpus, i.method, i.labelset, i.version, r.run_id, r.corpus_docs
+  FROM imported_counts i
+  LEFT JOIN import_runs r ON r.origin = i.origin AND r.corpus = i.corpus
+       AND r.method IS NOT DISTINCT FROM i.method AND r.labelset = i.labelset AND r.version = i.version),
+ours AS (
+  SELECT 'ours:' || l.source || ':' || l.mode || ':' || l.role AS count_key, 'ours' AS source_kind,
+         l.source, l.mode AS method, l.role, l.labelset, l.version, c.class_index, l.run_id,
+         coalesce(cc.docs, 0) AS docs, coalesce(cc.docs_clean, 0) AS docs_clean, cc.mentions,
+         CASE WHEN cc.run_id IS NOT NULL THEN coalesce(cc.docs_est, cc.docs)
+              WHEN coalesce(s.sample_fraction, 1) >= 1 THEN 0 END AS docs_est,
+         CASE WHEN cc.run_id IS NOT NULL THEN coalesce(cc.docs_est_lo, cc.docs)
+              WHEN coalesce(s.sample_fraction, 1) >= 1 THEN 0 END AS docs_est_lo,
+         CASE WHEN cc.run_id IS NOT NULL THEN coalesce(cc.docs_est_hi, cc.docs)
+              WHEN coalesce(s.sample_fraction, 1) >= 1 THEN 0 END AS docs_est_hi,
+         s.sample_fraction, s.docs_read,
+         s.docs_read / coalesce(nullif(s.sample_fraction, 0), 1) AS corpus_docs
+  FROM our_slices l
+  JOIN classes c ON c.labelset = l.labelset AND c.version = l.version
+  LEFT JOIN class_counts cc ON cc.run_id = l.run_id AND cc.source = l.source AND cc.mode = l.mode
+       AND coalesce(cc.role, 'all') = l.role AND cc.labelset = l.labelset AND cc.version = l.version
+       AND cc.class_index = c.class_index
+  LEFT JOIN source_stats s ON s.run_id = l.run_id AND s.source = l.source),
+imported AS (
+  SELECT 'imported:' || l.origin || ':' || l.corpus || ':' || coalesce(l.method, '') AS count_key,
+         'imported' AS source_kind, l.origin || ':' || l.corpus AS source, l.method, NULL AS role,
+         l.labelset, l.version, c.class_index, l.run_id,
+         coalesce(i.docs, 0) AS docs, NULL::BIGINT AS docs_clean, NULL::BIGINT AS mentions,
+         coalesce(i.docs, 0)::DOUBLE AS docs_est, coalesce(i.docs, 0)::DOUBLE AS docs_est_lo,
+         coalesce(i.docs, 0)::DOUBLE AS docs_est_hi, NULL::DOUBLE AS sample_fraction,
+         NULL::BIGINT AS docs_read, l.corpus_docs
+  FROM imported_slices l
+  JOIN classes c ON c.labelset = l.labelset AND c.version = l.version
+  LEFT JOIN imported_counts i ON i.origin = l.origin AND i.corpus = l.corpus
+       AND i.method IS NOT DISTINCT FROM l.method AND i.labelset = l.labelset
+       AND i.version = l.version AND i.class_index = c.class_index)
+SELECT *, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM ours
+UNION ALL BY NAME
+SELECT *, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM imported;
+
+-- key: mix, labelset, version, class_index. docs = sum over the mix's counted components of
+-- weight (epochs or sampling weight, default 1) x the component's (estimated) documents.
+CREATE OR REPLACE VIEW mix_class_docs AS
+WITH comp AS (
+  SELECT model AS mix, count(*) FILTER (WHERE counted) AS components_counted,
+         count(*) FILTER (WHERE NOT counted OR counted IS NULL) AS components_uncounted
+  FROM mixes GROUP BY model)
+SELECT m.model AS mix, s.labelset, s.version, s.class_index,
+       sum(coalesce(m.weight, 1) * s.docs_est) AS docs,
+       count(DISTINCT m.source) AS components_found,
+       any_value(comp.components_counted) AS components_counted,
+       any_value(comp.components_uncounted) AS components_uncounted
+FROM mixes m
+JOIN class_sources s ON s.count_key = m.source
+JOIN comp ON comp.mix = m.model
+WHERE m.counted
+GROUP BY m.model, s.labelset, s.version, s.class_index;

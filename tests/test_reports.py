@@ -1,0 +1,324 @@
+"""Statistics, fits, recommendations and the report, checked against direct scipy/numpy computations
+on the same joined real data (bethgelab LAION-400M counts x published per-class accuracies)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, special, stats
+
+import _reports_warehouse as W
+from classfreq.queries.runner import run_query
+from classfreq.reports import recommend as R
+from classfreq.reports.analysis import Options, run_analysis, superclasses
+from classfreq.reports.fits import binned_means, logit_fit, ols_fit
+from classfreq.reports.stats import bootstrap_intervals, holm, log_docs, resample_indices
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory, shared):
+    path = tmp_path_factory.mktemp("wh") / "w.duckdb"
+    con = W.build(path, shared)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def direct(shared):
+    """The joined data computed straight from the published files, by position (no SQL)."""
+    counts = list(json.loads((shared / "reference/bethgelab/imagenet_laion400m_lemmatized_search_counts.json")
+                             .read_text()).values())
+    res = json.loads((shared / "reference/bethgelab/imagenet_ensemble_results.json").read_text())
+    acc = np.array(list(res["backboneViT-B-32_pretrainedlaion400m"]["classwise"].values())) / 100
+    correct = np.round(acc * 50)
+    return np.array(counts, float), correct / 50, correct
+
+
+@pytest.fixture(scope="module")
+def analysis(wh):
+    return run_analysis(wh, Options(n_boot=200, seed=7))
+
+
+def test_joined_data_matches_the_files(wh, direct):
+    docs, acc, _ = direct
+    df = run_query(wh, "frequency_accuracy", {"model": "ViT-B-32_laion400m"}).sort_values("class_index")
+    np.testing.assert_array_equal(df["docs"].to_numpy(), docs)
+    np.testing.assert_allclose(df["accuracy"].to_numpy(), acc)
+
+
+def test_statistics_equal_scipy_on_the_joined_data(analysis, direct):
+    docs, acc, correct = direct
+    t = analysis.tests
+    g = t[(t.model == "ViT-B-32_laion400m") & (t.role == "primary")].set_index(["subset", "statistic"])
+    for subset, sel in (("all", np.ones(len(docs), bool)), ("docs>0", docs > 0)):
+        x, y = np.log10(docs[sel] + 1), acc[sel]
+        exp = {"spearman": stats.spearmanr(x, y), "kendall": stats.kendalltau(x, y, variant="b"),
+               "pearson": stats.pearsonr(x, y)}
+        for s, r in exp.items():
+            assert g.loc[(subset, s), "estimate"] == pytest.approx(r.statistic, abs=1e-12)
+            assert g.loc[(subset, s), "p"] == pytest.approx(r.pvalue, rel=1e-9)
+            assert g.loc[(subset, s), "n_classes"] == sel.sum()
+    summ = analysis.summary.query("model == 'ViT-B-32_laion400m' and role == 'primary'").iloc[0]
+    assert summ["share_zero"] == pytest.approx((docs == 0).mean())
+    assert summ["n_classes"] == 1000
+    lr = stats.linregress(np.log10(docs + 1), acc)
+    assert summ["ols_b"] == pytest.approx(lr.slope) and summ["ols_a"] == pytest.approx(lr.intercept)
+
+
+def test_primary_is_declared_and_secondaries_are_holm_corrected(analysis):
+    t = analysis.tests
+    prim = t[t.test_role == "primary"]
+    assert len(prim) == 3 and set(prim.statistic) == {"spearman"} and set(prim.subset) == {"all"}
+    assert (prim["p_holm"] == prim["p"]).all()
+    sec = t[t.test_role == "secondary"]
+    np.testing.assert_allclose(sec["p_holm"].to_numpy(), holm(sec["p"].to_numpy()), equal_nan=True)
+    # secondary analyses cover the other count sources but not the one already in the mix
+    assert set(t[t.role == "secondary"]["mix"]) == {"source:imported:bethgelab:cc3m:lemmatized",
+                                                    "source:ours:tiny_web:default:all"}
+
+
+def test_holm_against_the_definition():
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005])
+    ok = p[~np.isnan(p)]
+    order = np.argsort(ok)
+    m = len(ok)
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ok[i]))
+        adj[i] = running
+    got = holm(p)
+    assert np.isnan(got[3])
+    np.testing.assert_allclose(got[~np.isnan(p)], adj)
+
+
+def test_bootstrap_with_a_fixed_seed_matches_a_direct_loop(direct):
+    docs, acc, _ = direct
+    x, y = log_docs(docs), acc
+    B, seed = 150, 11
+    got = bootstrap_intervals(x, y, n_boot=B, seed=seed)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(B, len(x)))
+    vals = {"spearman": [], "kendall": [], "pearson": []}
+    for ix in idx:
+        vals["spearman"].append(stats.spearmanr(x[ix], y[ix]).statistic)
+        vals["kendall"].append(stats.kendalltau(x[ix], y[ix], variant="b").statistic)
+        vals["pearson"].append(stats.pearsonr(x[ix], y[ix]).statistic)
+    for s, v in vals.items():
+        lo, hi = np.quantile(v, [0.025, 0.975])
+        assert got[s].lo == pytest.approx(lo, abs=1e-12) and got[s].hi == pytest.approx(hi, abs=1e-12)
+        assert got[s].n_valid == B
+    again = bootstrap_intervals(x, y, n_boot=B, seed=seed)
+    assert again["spearman"].lo == got["spearman"].lo
+    assert bootstrap_intervals(x, y, n_boot=B, seed=seed + 1)["spearman"].lo != got["spearman"].lo
+
+
+def test_superclass_bootstrap_resamples_whole_clusters(direct):
+    docs, acc, _ = direct
+    x, y = log_docs(docs), acc
+    hyper = pd.Series([f"entity > animal > group{i // 25}" for i in range(1000)])
+    groups = superclasses(hyper, pd.Series(range(1000)))
+    assert groups[0] == "group0" and groups[999] == "group39"
+    B, seed = 60, 3
+    got = bootstrap_intervals(x, y, n_boot=B, seed=seed, groups=groups)
+    rng = np.random.default_rng(seed)
+    labels = np.unique(groups.astype(str))
+    members = [np.flatnonzero(groups.astype(str) == g) for g in labels]
+    vals = []
+    for _ in range(B):
+        ix = np.concatenate([members[g] for g in rng.integers(0, len(members), size=len(members))])
+        vals.append(stats.kendalltau(x[ix], y[ix], variant="b").statistic)
+    lo, hi = np.quantile(vals, [0.025, 0.975])
+    assert got["kendall"].lo == pytest.approx(lo) and got["kendall"].hi == pytest.approx(hi)
+    idx = resample_indices(1000, 5, seed, groups)
+    assert all(len(i) % 25 == 0 for i in idx)   # whole clusters only
+    # no hypernyms: each class is its own cluster
+    assert superclasses(pd.Series([None, ""]), pd.Series([4, 5])).tolist() == ["class:4", "class:5"]
+
+
+def test_ols_against_linregress_and_logit_against_direct_likelihood(direct):
+    docs, acc, correct = direct
+    x = log_docs(docs)
+    n = np.full_like(x, 50)
+    o = ols_fit(x, acc)
+    lr = stats.linregress(x, acc)
+    assert o.b == pytest.approx(lr.slope) and o.se_b == pytest.approx(lr.stderr)
+    assert o.a == pytest.approx(lr.intercept) and o.se_a == pytest.approx(lr.intercept_stderr)
+    t = stats.t.ppf(0.975, len(x) - 2)
+    assert o.ci()["b"][1] == pytest.approx(lr.slope + t * lr.stderr)
+
+    g = logit_fit(x, correct, n)
+    assert g.converged
+
+    def nll(beta):
+        eta = beta[0] + beta[1] * x
+        return -np.sum(correct * eta - n * np.logaddexp(0, eta))
+    opt = optimize.minimize(nll, [0.0, 0.0], method="BFGS", options={"gtol": 1e-10})
+    np.testing.assert_allclose([g.a, g.b], opt.x, atol=1e-5)
+    # binomial covariance = inverse of the observed information (numerical Hessian of the NLL)
+    h = 1e-4
+    H = np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            e_i, e_j = np.eye(2)[i] * h, np.eye(2)[j] * h
+            b0 = np.array([g.a, g.b])
+            H[i, j] = (nll(b0 + e_i + e_j) - nll(b0 + e_i - e_j) - nll(b0 - e_i + e_j) + nll(b0 - e_i - e_j)) / (4 * h * h)
+    np.testing.assert_allclose(g.cov_binomial, np.linalg.inv(H), rtol=1e-3)
+    mu = special.expit(g.a + g.b * x)
+    phi = np.sum((correct - n * mu) ** 2 / (n * mu * (1 - mu))) / (len(x) - 2)
+    assert g.phi == pytest.approx(phi)
+    np.testing.assert_allclose(g.cov, g.cov_binomial * max(phi, 1))
+    pr = g.predict(np.array([0.0, 3.0]))
+    assert np.all((pr["pred_lo"] >= 0) & (pr["pred_hi"] <= 1) & (pr["pred_lo"] <= pr["mean_lo"]))
+
+
+def test_binned_means_and_sensitivity(analysis, direct):
+    docs, acc, _ = direct
+    x = log_docs(docs)
+    rows = binned_means(x, acc, 10)
+    edges = np.linspace(x.min(), x.max(), 11)
+    which = np.clip(np.digitize(x, edges) - 1, 0, 9)
+    for r in rows:
+        assert r["classes"] == (which == r["bin"]).sum()
+        assert r["mean_accuracy"] == pytest.approx(acc[which == r["bin"]].mean())
+    assert sum(r["classes"] for r in rows) == 1000
+    sens = analysis.sensitivity
+    s = sens[(sens.model == "ViT-B-32_laion400m") & (sens.role == "primary")].set_index("offset")
+    for off in (0.1, 1.0, 10.0):
+        assert s.loc[off, "pearson"] == pytest.approx(stats.pearsonr(np.log10(docs + off), acc).statistic)
+
+
+def test_outliers_are_judged_against_binomial_noise(analysis):
+    c = analysis.classes[analysis.classes.model == "ViT-B-32_laion400m"]
+    row = c.iloc[int(np.argmin(c["z_binomial"]))]
+    p_exp = stats.binomtest(int(row["correct"]), 50, row["logit_fitted"]).pvalue
+    assert row["p_binomial"] == pytest.approx(p_exp)
+    assert row["outlier"] in ("frequent but inaccurate", "below fit")
+    flagged = c[c.outlier != ""]
+    assert (flagged["p_binomial_holm"] < 0.05).all()
+    assert (c.loc[c.outlier == "", "p_binomial_holm"] >= 0.05).all()
+
+
+def test_recommendation_math(direct):
+    docs, acc, correct = direct
+    n = np.full_like(docs, 50)
+    fit = logit_fit(log_docs(docs), correct, n)
+    st = R.class_state(docs, correct, n, fit)
+    p0, _, _ = R.predict_after(st, 0)
+    p1, lo, hi = R.predict_after(st, 10_000)
+    assert np.all(p1 >= p0) and np.all((lo <= p1) & (p1 <= hi))
+    np.testing.assert_allclose(p0, special.expit(st.eta0))
+    target = float(np.median(acc))
+    need, notes = R.examples_needed(st, target, max_docs=1e12)
+    ok = np.isfinite(need) & (need > 0)
+    assert ok.any()
+    p_need, _, _ = R.predict_after(st, np.where(ok, need, 0))
+    assert np.all(p_need[ok] >= target - 1e-9)
+    p_less, _, _ = R.predict_after(st, np.where(ok, np.maximum(need - 1, 0), 0))
+    assert np.all(p_less[ok & (need > 1)] < target)
+    capped, notes2 = R.examples_needed(st, target, max_docs=10 * docs.max())
+    assert any(R.NOT_REACHABLE in s for s in notes2) == bool(np.isnan(capped).any())
+    flat = R.ClassState(st.docs, st.eta0, st.var0, type(fit)(**{**fit.__dict__, "b": -0.1}))
+    _, notes3 = R.examples_needed(flat, target, 1e12)
+    assert all(s == "already at target" or R.NOT_REACHABLE in s for s in notes3)
+
+
+def test_greedy_allocation_spends_the_budget_on_the_largest_gains():
+    fit = logit_fit(np.array([0, 1, 2, 3, 4.0]), np.array([10, 20, 30, 40, 45]), np.full(5, 50))
+    st = R.ClassState(np.array([0.0, 10, 100, 1000]), np.array([-1.0, 0.0, 0.5, 2.0]), np.zeros(4), fit)
+    alloc = R.allocate(st, 40, step=10)
+    assert alloc.sum() == 40
+    # brute force over every split in steps of 10
+    best = -1.0
+    for a in range(5):
+        for b in range(5 - a):
+            for c in range(5 - a - b):
+                d = 4 - a - b - c
+                k = np.array([a, b, c, d]) * 10
+                m = R.predict_after(st, k)[0].mean()
+                if m > best:
+                    best = m
+    assert R.predict_after(st, alloc)[0].mean() == pytest.approx(best, abs=1e-9)
+
+
+def test_recommend_end_to_end_candidates_and_advice(wh, analysis, tmp_path):
+    rec = R.recommend(wh, analysis.classes, budget=5000)
+    pc = rec.per_class
+    assert len(pc) == 3000 and (pc["caveat"] == R.CAVEAT).all()
+    assert pc.groupby("model")["allocated"].sum().eq(5000).all()
+    tench = pc[(pc.class_index == 0)].iloc[0]
+    assert "tinca tinca" in tench["prompt_advice"]
+    assert pc.loc[pc.class_index == 744, "flag"].str.startswith("ambiguous").all()
+    alloc = pd.DataFrame({"class_index": [0, 1], "allocated": [2, 1]})
+    cand = R.candidates(wh, "ViT-B-32_laion400m", alloc, oversample=2.0, top_k=3)
+    assert cand.groupby("class_index").size().to_dict() == {0: 3, 1: 2}   # min(ceil(2*2), 3), ceil(1*2)
+    assert list(cand.columns[:2]) == ["url", "caption"] and cand["url"].notna().all()
+
+
+def build_hostile_report(con, out):
+    """The fixture report, with a <script> caption among the candidates of an allocated class."""
+    from classfreq.reports.report import ReportOptions, build_report
+    opts = Options(n_boot=100, secondary_sources=False)
+    an = run_analysis(con, opts)
+    rec = R.recommend(con, an.classes, budget=2000)
+    top = int(rec.allocation.sort_values("allocated", ascending=False)["class_index"].iloc[0])
+    W.add_hostile_candidate(con, top)
+    return build_report(con, out, opts, ReportOptions(budget=2000))
+
+
+def test_report_files_and_escaping(wh, tmp_path):
+    res = build_hostile_report(wh, tmp_path / "rep")
+    html_text = res["report"].read_text()
+    assert "<script>window.__xss" not in html_text and "<img src=x" not in html_text
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html_text      # the caption, as text
+    assert "&lt;script&gt;window.__xss_note = 1&lt;/script&gt;" in html_text  # the mix note, as text
+    assert "cdn" not in html_text.lower().split("<script>")[0]
+    for f in ("tables/headline.csv", "charts/scatter.png", "charts/scatter.svg", "charts/longtail.svg",
+              "recommendations/candidates.parquet", "recommendations/allocation.csv"):
+        assert (tmp_path / "rep" / f).stat().st_size > 0
+    cand = pd.read_parquet(tmp_path / "rep/recommendations/candidates.parquet")
+    assert {"url", "caption"} <= set(cand.columns)
+    assert len(res["headline"]) == 3
+    prov = run_query(wh, "run_provenance", {"kind": "report"})
+    assert res["run_id"] in set(prov["run_id"])
+
+
+def test_cli_report_and_recommend(tmp_path, shared, capsys):
+    from classfreq.cli import main
+    path = tmp_path / "w.duckdb"
+    W.build(path, shared).close()
+    assert main(["recommend", "--warehouse", str(path), "--out", str(tmp_path / "rec"), "--budget", "1000",
+                 "--bootstrap", "100", "--model", "ViT-B-32_laion400m"]) == 0
+    out = capsys.readouterr().out
+    assert R.CAVEAT in out and "ViT-B-32_laion400m: 1000 examples" in out
+    alloc = pd.read_csv(tmp_path / "rec" / "recommendations" / "allocation.csv")
+    assert set(alloc["model"]) == {"ViT-B-32_laion400m"} and alloc["allocated"].sum() == 1000
+    assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "rep"), "--bootstrap", "100",
+                 "--no-secondary", "--bootstrap-unit", "superclass", "--budget", "500"]) == 0
+    assert "Spearman rho" in capsys.readouterr().out
+    assert (tmp_path / "rep" / "report.html").exists()
+    assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "x"), "--target", "7"]) == 2
+
+
+def test_empty_warehouse_still_writes_a_report_that_says_what_is_missing(tmp_path):
+    from classfreq.queries.warehouse import connect
+    from classfreq.reports.report import build_report
+    con = connect(tmp_path / "empty.duckdb")
+    try:
+        res = build_report(con, tmp_path / "rep", Options(n_boot=100))
+    finally:
+        con.close()
+    text = res["report"].read_text()
+    assert "No accuracy rows join a declared mix yet" in text and res["headline"] == []
+
+
+def test_primary_groups_also_get_a_superclass_interval(analysis, wh):
+    s = analysis.summary.query("model == 'ViT-B-32_laion400m' and role == 'primary'").iloc[0]
+    df = run_query(wh, "frequency_accuracy", {"model": "ViT-B-32_laion400m"}).sort_values("class_index")
+    g = superclasses(df["hypernyms"], df["class_index"])
+    iv = bootstrap_intervals(log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy(), n_boot=200, seed=7,
+                             groups=g, which=("spearman",))["spearman"]
+    assert s["superclasses"] == 100   # the fixture's hypernyms: index // 10
+    assert s["spearman_superclass_lo"] == pytest.approx(iv.lo) and s["spearman_superclass_hi"] == pytest.approx(iv.hi)
