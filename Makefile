@@ -50,7 +50,8 @@ test-fast:
 	$(PY) -m pytest -q -m "not slow" --shared $(SHARED)
 
 benchmark:
-	$(PY) benchmarks/bench_matcher.py --shared $(SHARED)
+	$(PY) benchmarks/bench_counting.py --shared $(SHARED)
+	$(PY) benchmarks/bench_models.py --tiny
 
 clean:
 	rm -rf $(OUT) warehouse spark-warehouse .pytest_cache

@@ -1,0 +1,19 @@
+"""`classfreq count`: the Spark counting job, run in-process on local Spark (same code path as
+`spark-submit pipelines/count_classes.py`)."""
+from __future__ import annotations
+
+from classfreq.pipelines.count_classes import add_arguments, run, summary
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("count", help="count label-set classes in caption corpora (Spark)",
+                              description="Count label-set classes in caption corpora with Spark "
+                                          "(local[*] by default; same job as spark-submit pipelines/count_classes.py).")
+    add_arguments(p)
+    p.set_defaults(func=_handle)
+
+
+def _handle(args) -> int:
+    res = run(args)
+    print(summary(res))
+    return 0

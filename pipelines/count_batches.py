@@ -1,0 +1,216 @@
+"""The counting step that runs inside Spark tasks (mapInArrow): match one batch of documents and
+emit small partial aggregates (per form, per class, per source stat, quarantine, capped matches).
+Summing the partials over all batches gives the exact counts, whatever the partitioning.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from classfreq.pipelines.documents import ALL_ROLE
+
+PARTIAL_DDL = ("kind string, role string, idx int, name string, file string, docs long, docs_clean long, "
+               "mentions long, example string, doc_id string, url string, text string, nsfw string, punsafe double")
+PARTIAL_SCHEMA = pa.schema([
+    ("kind", pa.string()), ("role", pa.string()), ("idx", pa.int32()), ("name", pa.string()),
+    ("file", pa.string()), ("docs", pa.int64()), ("docs_clean", pa.int64()), ("mentions", pa.int64()),
+    ("example", pa.string()), ("doc_id", pa.string()), ("url", pa.string()), ("text", pa.string()),
+    ("nsfw", pa.string()), ("punsafe", pa.float64()),
+])
+MATCH_TEXT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """Everything a task needs to build its matcher and map hits to classes (pickled to executors)."""
+    mode: str                      # default | paper
+    forms: tuple                   # the strings given to the matcher (paper: class names)
+    form_class: tuple              # class_index of each form
+    form_ambiguous: tuple          # bool per form (shared/polysemous)
+    form_pattern: tuple            # id of each form's token sequence (forms sharing one count once per class)
+    nested: bool = False
+    max_matches_per_class: int = 0
+    roles: tuple = ("human", "gpt")
+
+    @property
+    def key(self) -> str:
+        h = hashlib.sha1(repr((self.mode, self.forms, self.nested)).encode()).hexdigest()
+        return h
+
+
+_MATCHERS: dict = {}
+
+
+def get_matcher(spec: MatchSpec):
+    """One matcher per Python worker process and spec (workers are reused across tasks)."""
+    m = _MATCHERS.get(spec.key)
+    if m is None:
+        from classfreq.pipelines.matching import FormMatcher
+        if spec.mode == "paper":
+            m = FormMatcher.paper(names=list(spec.forms))
+        else:
+            m = FormMatcher(forms=list(spec.forms), nested=spec.nested)
+        _MATCHERS[spec.key] = m
+    return m
+
+
+def count_batches(batches, spec: MatchSpec, progress=None):
+    """mapInArrow body -> PARTIAL_SCHEMA batches. Input columns: text, bad (JSON {reason, example,
+    file} of a quarantined record, else null), optional parts, and doc_id, url, nsfw, punsafe when
+    doc_matches are kept."""
+    matcher = get_matcher(spec)
+    form_class = np.asarray(spec.form_class, dtype=np.int64)
+    form_amb = np.asarray(spec.form_ambiguous, dtype=bool)
+    form_pat = np.asarray(spec.form_pattern, dtype=np.int64)
+    roles = [ALL_ROLE] + [r for r in spec.roles if r != ALL_ROLE]
+    role_code = {r: i for i, r in enumerate(roles)}
+    for batch in batches:
+        n = batch.num_rows
+        if progress is not None:
+            progress.add(n)
+        frames = []
+        bad = np.asarray(batch.column("bad").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        n_bad = int(bad.sum())
+        if n_bad:
+            frames.append(_quarantine(batch, bad))
+        good_idx = np.flatnonzero(~bad)
+        texts, seg_doc, seg_role = _segments(batch, good_idx, role_code)
+        hits = matcher.match_batch(texts)
+        h_doc = np.asarray(hits.doc, dtype=np.int64)
+        d = seg_doc[h_doc]
+        r = seg_role[h_doc]
+        f = np.asarray(hits.form, dtype=np.int64)
+        m = np.asarray(hits.mentions, dtype=np.int64)
+        multi = r != 0
+        if multi.any():  # turns with a role also count for role 'all'
+            d = np.concatenate([d, d[multi]]); f = np.concatenate([f, f[multi]])
+            m = np.concatenate([m, m[multi]]); r = np.concatenate([r, np.zeros(int(multi.sum()), np.int64)])
+        n_good = len(good_idx)
+        if len(d):
+            d, r, f, m = _per_doc_form(d, r, f, m, n, len(form_class))
+            n_matched = len(np.unique(d[r == 0]))
+            frames.append(_form_rows(r, f, m, roles, len(form_class)))
+            frames.append(_class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles))
+            if spec.max_matches_per_class > 0:
+                keep = r == 0
+                frames.append(_match_rows(batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
+                                          form_class, spec.max_matches_per_class))
+        else:
+            n_matched = 0
+        frames.append(_stats(n, n_bad, n_good, n_matched))
+        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True).reindex(columns=PARTIAL_SCHEMA.names),
+                                     schema=PARTIAL_SCHEMA, preserve_index=False)
+        yield from table.combine_chunks().to_batches()
+
+
+def _segments(batch, good_idx, role_code):
+    """Flatten documents into the texts given to the matcher: a plain document is one text with
+    role 'all'; a document with parts gives one text per part (LLaVA turns, captions of an image)."""
+    names = batch.schema.names
+    parts_col = batch.column("parts") if "parts" in names else None
+    if parts_col is None or parts_col.null_count == len(parts_col):  # plain captions: the fast path
+        text = batch.column("text")
+        texts = text.to_pylist() if len(good_idx) == len(text) else text.take(pa.array(good_idx)).to_pylist()
+        return texts, good_idx.astype(np.int64), np.zeros(len(good_idx), np.int64)
+    text = batch.column("text").to_pylist()
+    parts = parts_col.to_pylist()
+    texts, seg_doc, seg_role = [], [], []
+    for i in good_idx:
+        p = parts[i]
+        if p is None:
+            texts.append(text[i]); seg_doc.append(i); seg_role.append(0)
+        else:
+            for part in json.loads(p):
+                code = role_code.get(part["role"])
+                if code is not None:
+                    texts.append(part["text"]); seg_doc.append(i); seg_role.append(code)
+    return texts, np.asarray(seg_doc, dtype=np.int64), np.asarray(seg_role, dtype=np.int64)
+
+
+def _per_doc_form(d, r, f, m, n_docs, n_forms):
+    """Sum mentions per (role, form, doc): several parts of one document can hit one form."""
+    key = (r * n_forms + f) * n_docs + d
+    uniq, inv = np.unique(key, return_inverse=True)
+    if len(uniq) == len(key):
+        order = np.argsort(key, kind="stable")
+        return d[order], r[order], f[order], m[order]
+    mentions = np.bincount(inv, weights=m).astype(np.int64)
+    rf = uniq // n_docs
+    return uniq % n_docs, rf // n_forms, rf % n_forms, mentions
+
+
+def _stats(n, n_bad, n_good, n_matched) -> pd.DataFrame:
+    names = ["docs_read", "docs_quarantined", "docs_matched", "docs_unmatched"]
+    return pd.DataFrame({"kind": "stat", "role": ALL_ROLE, "name": names,
+                         "docs": [n, n_bad, n_matched, n_good - n_matched]})
+
+
+def _quarantine(batch, bad) -> pd.DataFrame:
+    details = [json.loads(b) for b in batch.column("bad").filter(pa.array(bad)).to_pylist()]
+    rows = pd.DataFrame({"name": [d.get("reason") for d in details], "file": [d.get("file") for d in details],
+                         "example": [d.get("example") for d in details]})
+    agg = rows.groupby(["name", "file"], dropna=False, as_index=False).agg(
+        docs=("example", "size"), example=("example", "min"))
+    agg["kind"] = "quar"
+    agg["role"] = ALL_ROLE
+    return agg
+
+
+def _form_rows(r, f, m, roles, n_forms) -> pd.DataFrame:
+    rf = r * n_forms + f  # one entry per (role, form, doc): docs are counts of entries
+    size = len(roles) * n_forms
+    docs = np.bincount(rf, minlength=size)
+    mentions = np.bincount(rf, weights=m, minlength=size).astype(np.int64)
+    nz = np.flatnonzero(docs)
+    return pd.DataFrame({"kind": "form", "role": np.asarray(roles, dtype=object)[nz // n_forms],
+                         "idx": nz % n_forms, "docs": docs[nz], "mentions": mentions[nz]})
+
+
+def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pd.DataFrame:
+    n_cls = int(form_class.max()) + 1
+    n_pat = int(form_pat.max()) + 1
+    size = len(roles) * n_cls
+    rc = r * n_cls + form_class[f]
+    doc_key = rc * n_docs + d
+    docs = np.bincount(np.unique(doc_key) // n_docs, minlength=size)
+    clean = np.bincount(np.unique(doc_key[~form_amb[f]]) // n_docs, minlength=size)
+    # forms with one token sequence report the same occurrences: count them once per class
+    _, first = np.unique((rc * n_pat + form_pat[f]) * n_docs + d, return_index=True)
+    mentions = np.bincount(rc[first], weights=m[first], minlength=size).astype(np.int64)
+    nz = np.flatnonzero(docs)
+    return pd.DataFrame({"kind": "class", "role": np.asarray(roles, dtype=object)[nz // n_cls],
+                         "idx": nz % n_cls, "docs": docs[nz], "docs_clean": clean[nz], "mentions": mentions[nz]})
+
+
+def doc_key(doc_id, text) -> str:
+    """The id shown for a document that has none: a hash of its text."""
+    if doc_id is not None:
+        return doc_id
+    return "sha1:" + hashlib.sha1((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.DataFrame:
+    """Up to `cap` documents per class, the smallest doc ids (so the final pick is partition-independent)."""
+    docs = np.unique(hits_all_role.doc.to_numpy())
+    names = batch.schema.names
+    cols = {c: batch.column(c).take(pa.array(docs)).to_pylist() if c in names else [None] * len(docs)
+            for c in ("doc_id", "text", "parts", "url", "nsfw", "punsafe")}
+    texts = [t if t is not None else " | ".join(p["text"] for p in json.loads(ps or "[]"))
+             for t, ps in zip(cols["text"], cols["parts"])]
+    info = pd.DataFrame({
+        "doc": docs,
+        "doc_id": [doc_key(i, t) for i, t in zip(cols["doc_id"], texts)],
+        "text": [t[:MATCH_TEXT_CHARS] for t in texts],
+        "url": cols["url"], "nsfw": cols["nsfw"], "punsafe": cols["punsafe"]})
+    x = hits_all_role.assign(idx=form_class[hits_all_role.form.to_numpy()]).merge(info, on="doc")
+    per_class = x.drop_duplicates(["idx", "doc_id"]).sort_values(["idx", "doc_id"])
+    keep = per_class.groupby("idx").head(cap)[["idx", "doc_id"]]
+    x = x.merge(keep, on=["idx", "doc_id"])
+    return pd.DataFrame({"kind": "match", "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
+                         "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id, "text": x.text,
+                         "url": x.url, "nsfw": x.nsfw, "punsafe": x.punsafe})

@@ -1,0 +1,58 @@
+"""Write a run's tables: Parquet under --out (one folder per source, mode and label set, written
+to a temporary folder then renamed into place) and the DuckDB warehouse (delete + insert of that
+source/mode/label set's rows in one transaction, so a killed run leaves the previous rows)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from classfreq.pipelines.input_files import is_local
+
+TABLES = ("counts", "class_counts", "source_stats", "quarantine", "doc_matches")
+PARTITION_KEYS = ("source", "mode", "labelset")
+
+
+def partition_dir(out: str, table: str, source: str, mode: str, labelset: str) -> str:
+    return f"{out.rstrip('/')}/{table}/source={source}/mode={mode}/labelset={labelset}"
+
+
+def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: dict) -> str:
+    """Replace one partition folder with `df` (partition columns live in the path, hive style)."""
+    target = partition_dir(out, table, key["source"], key["mode"], key["labelset"])
+    data = df.drop(columns=[c for c in PARTITION_KEYS if c in df.columns])
+    if is_local(out):
+        tmp = f"{out.rstrip('/')}/_tmp/{table}-{uuid.uuid4().hex}"
+        os.makedirs(tmp, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(data, preserve_index=False), f"{tmp}/part-00000.parquet")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        old = None
+        if os.path.exists(target):
+            old = f"{tmp}.old"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+    # a Hadoop URI (s3a://, hdfs://): Spark writes, Hadoop's FileSystem renames
+    tmp = f"{out.rstrip('/')}/_tmp/{table}-{uuid.uuid4().hex}"
+    spark.createDataFrame(data if len(data) else data.astype(object)).coalesce(1).write.parquet(tmp)
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    jt, jtmp = jvm.org.apache.hadoop.fs.Path(target), jvm.org.apache.hadoop.fs.Path(tmp)
+    fs = jt.getFileSystem(conf)
+    if fs.exists(jt):
+        fs.delete(jt, True)
+    fs.mkdirs(jt.getParent())
+    fs.rename(jtmp, jt)
+    return target
+
+
+def write_warehouse(con, tables: dict[str, pd.DataFrame], key: dict) -> None:
+    from classfreq.queries.warehouse import replace_rows
+    for table, df in tables.items():
+        replace_rows(con, table, df, where=key)
