@@ -44,10 +44,10 @@ demo:
 	$(VENV)/bin/classfreq demo --shared $(SHARED) --out $(OUT) --warehouse $(WAREHOUSE)
 
 test:
-	$(PY) -m pytest -q --shared $(SHARED)
+	$(PY) -m pytest -q tests --shared=$(abspath $(SHARED))
 
 test-fast:
-	$(PY) -m pytest -q -m "not slow" --shared $(SHARED)
+	$(PY) -m pytest -q -m "not slow" tests --shared=$(abspath $(SHARED))
 
 benchmark:
 	$(PY) benchmarks/bench_counting.py --shared $(SHARED)
