@@ -90,7 +90,7 @@ def run_demo(shared: str | Path, out: str | Path, warehouse: str | Path, n_boot:
     finally:
         con.close()
     if not skip_count:
-        _step("counting ../captions with the Spark counter (local mode)")
+        _step(f"counting {shared / 'captions'} with the Spark counter (local mode)")
         count_captions(shared, out, warehouse, "imagenet1k")
     con = connect(warehouse)
     try:
