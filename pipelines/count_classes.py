@@ -131,8 +131,8 @@ def run(args, spark=None) -> RunResult:
     # row, null or not. Quarantine details travel as one JSON string, null for valid documents.
     needed = [F.col("text"),
               F.when(F.col("reason").isNotNull(), F.to_json(F.struct("reason", "example", "file"))).alias("bad")]
-    if result.fmt in ("llava", "jsonl") or args.doc_unit == "image":
-        needed.append(F.col("parts"))  # only these readers make documents with parts
+    if result.has_parts:
+        needed.append(F.col("parts"))  # only LLaVA, JSONL, image documents and list columns have parts
     if args.max_matches_per_class:
         needed += [F.col(c) for c in ("doc_id", "url", "nsfw", "punsafe")]
     docs = docs.select(*needed)
@@ -160,9 +160,10 @@ def run(args, spark=None) -> RunResult:
                      args.sample if args.sample is not None else 1.0, per_role=result.fmt == "llava")
     res = RunResult(run_id=run_id, source=args.source, mode=mode, tables=tables)
     t_write = time.monotonic()
-    from classfreq.pipelines.outputs import write_parquet, write_warehouse
+    from classfreq.pipelines.outputs import remove_stale_parquet, write_parquet, write_warehouse
     for table, df in tables.items():
         res.parquet[table] = write_parquet(spark, args.out, table, df, key)
+    remove_stale_parquet(args.out, tables, key)
     _remove_if_empty(os.path.join(args.out, "_tmp"))
     con = wh.connect(args.warehouse)
     try:

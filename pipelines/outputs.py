@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 
 import pandas as pd
@@ -38,13 +39,19 @@ def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: dict) -> s
         if old:
             shutil.rmtree(old, ignore_errors=True)
         return target
-    # a Hadoop URI (s3a://, hdfs://): Spark writes, Hadoop's FileSystem renames
+    # a Hadoop URI (s3a://, hdfs://): the same file as above, written locally by pyarrow and copied
+    # by Hadoop's FileSystem (Spark cannot infer a schema for an empty table, e.g. no quarantine)
     tmp = f"{out.rstrip('/')}/_tmp/{table}-{uuid.uuid4().hex}"
-    spark.createDataFrame(data if len(data) else data.astype(object)).coalesce(1).write.parquet(tmp)
     jvm = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     jt, jtmp = jvm.org.apache.hadoop.fs.Path(target), jvm.org.apache.hadoop.fs.Path(tmp)
     fs = jt.getFileSystem(conf)
+    with tempfile.TemporaryDirectory() as local:
+        part = os.path.join(local, "part-00000.parquet")
+        pq.write_table(pa.Table.from_pandas(data, preserve_index=False), part)
+        fs.mkdirs(jtmp)
+        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path("file://" + part),
+                             jvm.org.apache.hadoop.fs.Path(f"{tmp}/part-00000.parquet"))
     if fs.exists(jt):
         fs.delete(jt, True)
     fs.mkdirs(jt.getParent())
@@ -52,7 +59,17 @@ def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: dict) -> s
     return target
 
 
+def remove_stale_parquet(out: str, tables: dict, key: dict) -> None:
+    """A rerun that does not write a table (no --max-matches-per-class: no doc_matches) still
+    replaces that source's rows: the previous run's folder goes."""
+    for table in TABLES:
+        target = partition_dir(out, table, key["source"], key["mode"], key["labelset"])
+        if table not in tables and is_local(out) and os.path.isdir(target):
+            shutil.rmtree(target, ignore_errors=True)
+
+
 def write_warehouse(con, tables: dict[str, pd.DataFrame], key: dict) -> None:
     from classfreq.queries.warehouse import replace_rows
-    for table, df in tables.items():
-        replace_rows(con, table, df, where=key)
+    for table in TABLES:
+        # a table this run did not produce still loses the previous run's rows for this key
+        replace_rows(con, table, tables.get(table), where=key)

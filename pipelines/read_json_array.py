@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 
 from classfreq.pipelines.documents import DOC_DDL
-from classfreq.pipelines.input_files import open_binary, to_spark_path
+from classfreq.errors import UserError
+from classfreq.pipelines.input_files import is_local, open_binary, to_spark_path
 from classfreq.pipelines.json_array_splitter import JsonLayoutError, iter_records
 from classfreq.pipelines.record_parsers import ParseOptions, parse_batches
 
@@ -23,6 +24,9 @@ _CHUNK_SCHEMA = pa.schema([("record", pa.binary()), ("file", pa.string())])
 def stage_records(spark, files: list[str], member: str | None, staging: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Split every file into Parquet chunks under `staging` (a local folder the executors can read).
     Returns (chunk paths, [(file, reason)] for files that are not the expected JSON layout)."""
+    if not is_local(staging):
+        raise UserError(f"the staging folder {staging} for split JSON files must be a local path (on a cluster, "
+                        f"one the executors can read); pass --staging FOLDER")
     os.makedirs(staging, exist_ok=True)
     chunks, failed = [], []
     for i, path in enumerate(files):

@@ -4,10 +4,10 @@ Python per row, so reading is as fast as Spark's Parquet scan."""
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, functions as F
-from pyspark.sql.types import BinaryType, StringType
+from pyspark.sql.types import ArrayType, BinaryType, StringType
 
 from classfreq.errors import UserError
-from classfreq.pipelines.documents import COLUMNS, EXAMPLE_CHARS
+from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, EXAMPLE_CHARS
 from classfreq.pipelines.record_parsers import INVALID_UTF8, NO_TEXT, NON_STRING
 
 # (text, id, url) column candidates per layout, first present wins
@@ -48,6 +48,8 @@ def read_parquet(spark, files: list[str], layout: str, text_column=None, id_colu
         (F.col("punsafe").cast("double") if "punsafe" in cols else F.lit(None).cast("double")).alias("punsafe"),
         file.alias("file"),
     )
+    if isinstance(dtype, ArrayType) and isinstance(dtype.elementType, (StringType, BinaryType)):
+        return _list_documents(df, text)
     if isinstance(dtype, BinaryType):
         df = df.withColumn("_t", F.col("_t").cast("string"))
     elif not isinstance(dtype, StringType):
@@ -69,6 +71,32 @@ def read_parquet(spark, files: list[str], layout: str, text_column=None, id_colu
         F.lit(None).alias("parts"),
         "url", "nsfw", "punsafe",
         F.lit(None).cast("string").alias("group_id"),
+        "file", reason.alias("reason"), example.alias("example"),
+    ).selectExpr(*_typed())
+
+
+def text_is_list(spark, files: list[str], layout: str, text_column=None) -> bool:
+    """Whether the text column is a list (its documents then have parts)."""
+    raw = spark.read.parquet(*files)
+    text = _pick(raw.columns, text_column, LAYOUTS[layout][0])
+    return text is not None and isinstance(raw.schema[text].dataType, ArrayType)
+
+
+def _list_documents(df: DataFrame, text: str) -> DataFrame:
+    """A list of strings is several captions of one document (as in JSONL): each becomes a part
+    with role 'all'. An empty list or a null element is quarantined like a non-string JSONL value."""
+    df = df.withColumn("_t", F.expr("transform(_t, x -> CAST(x AS STRING))"))
+    reason = (F.when(F.col("_t").isNull(), F.lit(f"{NO_TEXT} ({text!r})"))
+              .when(F.size("_t") == 0, F.lit(f"{NON_STRING} ({text!r} is an empty list)"))
+              .when(F.expr("exists(_t, x -> x IS NULL)"), F.lit(f"{NON_STRING} ({text!r} has a null element)"))
+              .when(F.expr("exists(_t, x -> NOT is_valid_utf8(x))"), F.lit(INVALID_UTF8)))
+    example = F.when(reason.isNotNull(), F.concat_ws(" ", F.lit("doc_id"), F.col("doc_id"), F.lit("text"),
+                                                       F.substring(F.to_json(F.expr("transform(_t, x -> make_valid_utf8(x))")),
+                                                                   1, EXAMPLE_CHARS)))
+    parts = F.to_json(F.transform("_t", lambda x: F.struct(F.lit(ALL_ROLE).alias("role"), x.alias("text"))))
+    return df.select(
+        "doc_id", F.lit(None).alias("text"), F.when(reason.isNull(), parts).alias("parts"),
+        "url", "nsfw", "punsafe", F.lit(None).cast("string").alias("group_id"),
         "file", reason.alias("reason"), example.alias("example"),
     ).selectExpr(*_typed())
 

@@ -15,7 +15,7 @@ from classfreq.pipelines.documents import ALL_ROLE, DOC_DDL
 from classfreq.pipelines.input_files import file_problem, peek, to_spark_path
 from classfreq.pipelines.read_json_array import read_staged, stage_records
 from classfreq.pipelines.read_lines import read_lines
-from classfreq.pipelines.read_parquet import read_parquet
+from classfreq.pipelines.read_parquet import read_parquet, text_is_list
 from classfreq.pipelines.record_parsers import ParseOptions
 
 FORMATS = ("auto", "laion", "img2dataset", "cc3m", "cc12m", "coco", "flickr", "llava", "jsonl", "csv", "parquet")
@@ -28,6 +28,7 @@ class ReadResult:
     fmt: str
     files: list[str]
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    has_parts: bool = False  # some documents have parts (the counter must hand them to Python)
 
 
 def _base(path: str) -> str:
@@ -87,6 +88,7 @@ def read_documents(spark, files: list[str], fmt: str, *, text_column=None, id_co
         if fmt == "csv":
             opt = ParseOptions(text_column=text_column, id_column=id_column, roles=tuple(roles),
                                csv_header=_csv_header(spark, good[0], text_column))
+            _check_same_csv_header(spark, good, opt.csv_header)
         elif fmt == "jsonl":
             _check_jsonl_column(spark, good[0], text_column or "text")
         docs = read_lines(spark, spark_paths, fmt, opt)
@@ -94,7 +96,9 @@ def read_documents(spark, files: list[str], fmt: str, *, text_column=None, id_co
         docs = group_by_image(docs, fmt)
     elif doc_unit != "caption":
         raise UserError(f"unknown --doc-unit {doc_unit!r}; use caption or image")
-    return ReadResult(docs, fmt, files, failed)
+    has_parts = fmt in ("llava", "jsonl") or doc_unit == "image" or (
+        bool(good) and fmt in PARQUET_FORMATS and text_is_list(spark, spark_paths, fmt, text_column))
+    return ReadResult(docs, fmt, files, failed, has_parts)
 
 
 def _is_json_document(path: str) -> bool:
@@ -108,6 +112,17 @@ def _csv_header(spark, path: str, text_column: str | None) -> tuple:
     if wanted not in header:
         raise UserError(f"the CSV header of {path} has no column {wanted!r} (it has {', '.join(header)}); pass --text-column NAME")
     return header
+
+
+def _check_same_csv_header(spark, paths: list[str], header: tuple) -> None:
+    """Every CSV line is read with the first file's header: a file whose header differs would
+    have its columns taken by position (the wrong text), so it is refused."""
+    for path in paths[1:]:
+        line = peek(spark, path).split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+        other = tuple(next(csv.reader(io.StringIO(line)), []))
+        if other != header:
+            raise UserError(f"the CSV header of {path} ({', '.join(other)}) differs from that of {paths[0]} "
+                            f"({', '.join(header)}); count files with different columns as separate runs")
 
 
 def _check_jsonl_column(spark, path: str, column: str) -> None:

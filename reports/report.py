@@ -70,7 +70,7 @@ def _headline_table(an: Analysis, notes: dict) -> pd.DataFrame:
     t = an.tests
     if t.empty:
         return pd.DataFrame()
-    keys = ["model", "dataset", "method", "prompt", "scoring", "mix", "role"]
+    keys = ["model", "dataset", "method", "prompt", "scoring", "labelset", "version", "mix", "role"]
     wide = []
     for k, g in t.groupby(keys, sort=True):
         row = dict(zip(keys, k))
@@ -172,7 +172,7 @@ def _sections(con, an: Analysis, rec: Recommendations | None, freq: pd.DataFrame
                            f"[95% CI {h.spearman_lo:.3f}, {h.spearman_hi:.3f}], p = {h.spearman_p:.2g}, "
                            f"{h.n_classes} classes, {h.share_zero:.1%} with zero count; logit slope "
                            f"{h.logit_b:.3f} [{h.logit_b_lo:.3f}, {h.logit_b_hi:.3f}] per decade of documents."
-                           + (f" Resampling {h.superclasses} WordNet superclasses instead of classes: rho interval "
+                           + (f" Resampling {int(h.superclasses)} WordNet superclasses instead of classes: rho interval "
                               f"[{h.spearman_superclass_lo:.3f}, {h.spearman_superclass_hi:.3f}]."
                               if pd.notna(getattr(h, "spearman_superclass_lo", np.nan)) else ""))
         s.items.append(Figure("headline", charts.headline(an.summary)))

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from classfreq.pipelines.json_array_splitter import iter_records
 from classfreq.pipelines.matching import match_reference
@@ -292,3 +293,35 @@ def test_parquet_invalid_utf8_null_and_non_string_text_are_quarantined(tmp_path)
     res = count(tmp_path, tmp_path / "ints.parquet", "ints", "--format", "laion")
     assert stats(res)["docs_quarantined"] == 3 and res.tables["quarantine"].reason.str.startswith("non-string text").all()
     assert_invariant(res)
+
+
+def test_csv_files_with_different_headers_are_refused(tmp_path):
+    """Lines are read with the first file's header: a second file whose columns are in another order
+    would silently count its ids as captions."""
+    from classfreq.errors import UserError
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,caption\n1,a goldfish\n", encoding="utf-8")
+    b.write_text("caption,id\na tabby cat,2\n", encoding="utf-8")
+    with pytest.raises(UserError, match="differs"):
+        count(tmp_path, [a, b], "csv2", "--text-column", "caption")
+    b.write_text("id,caption\n2,a tabby cat\n", encoding="utf-8")
+    res = count(tmp_path, [a, b], "csv2", "--text-column", "caption")
+    assert stats(res)["docs_read"] == 2 and stats(res)["docs_matched"] == 2
+
+
+def test_generic_parquet_list_of_strings_is_several_captions_of_one_document(shared, tmp_path):
+    """README: for jsonl, csv and parquet a list of strings counts as several captions of one document."""
+    recs = [json.loads(ln) for ln in (shared / CAPTIONS / "llava_samples" / "caps_boxes_coco2014_val_80.jsonl")
+            .read_text().splitlines()]
+    ids = [f"{r['id']}-{i}" for i, r in enumerate(recs)]
+    caps = [r["captions"] for r in recs]
+    path = tmp_path / "captions.parquet"
+    pq.write_table(pa.table({"id": ids + ["empty", "hole"], "captions": caps + [[], ["a goldfish", None]]}), path)
+    res = count(tmp_path, path, "caps_pq", "--format", "parquet", "--text-column", "captions")
+    s = stats(res)
+    assert s["docs_read"] == 82 and s["docs_quarantined"] == 2
+    assert_invariant(res)
+    assert class_docs(res) == reference_class_docs(dict(zip(ids, caps)))
+    # the same list column under another Parquet layout (--text-column picks it there too)
+    i2d = count(tmp_path, path, "caps_i2d", "--format", "img2dataset", "--text-column", "captions")
+    assert class_docs(i2d) == class_docs(res)

@@ -2,6 +2,7 @@
 folders, identical counts whatever the partitioning, --dedup, --sample, errors and the CLI."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from classfreq.errors import UserError
 from pipeline_support import ROOT, assert_invariant, class_docs, comparable, count, stats
 
 CC3M = ("captions", "cc3m_val", "Validation_GCC-1.1.0-Validation.tsv")
@@ -143,3 +145,42 @@ def test_pyfiles_zip_has_the_package_layout(tmp_path):
     assert "classfreq/pipelines/count_classes.py" in names and "classfreq/queries/schema.sql" in names
     assert not any(n.startswith("pipelines/") for n in names)
     assert zipfile.ZipFile(tmp_path / "classfreq.zip").testzip() is None
+
+
+def test_rerun_without_doc_matches_removes_the_previous_runs_matches(shared, tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    cc3m, _ = _small_cc3m(shared, tmp_path, 500)
+    count(tmp_path, cc3m, "cc3m", "--max-matches-per-class", "2", warehouse=wh)
+    folder = tmp_path / "out" / "doc_matches" / "source=cc3m" / "mode=default" / "labelset=imagenet1k"
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count(*) FROM doc_matches").fetchone()[0] > 0 and folder.is_dir()
+    con.close()
+    again = count(tmp_path, cc3m, "cc3m", warehouse=wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM doc_matches WHERE source = 'cc3m'").fetchone()[0] == 0
+        assert con.execute("SELECT list(DISTINCT run_id) FROM class_counts").fetchone()[0] == [again.run_id]
+    finally:
+        con.close()
+    assert not folder.exists()
+
+
+def test_out_as_a_hadoop_uri_writes_the_same_parquet(shared, tmp_path):
+    """--out s3a://, hdfs:// goes through Hadoop's FileSystem (file:// takes the same path here);
+    a clean source has an empty quarantine table, which must not stop the job."""
+    cc3m, _ = _small_cc3m(shared, tmp_path, 300)
+    res = count(tmp_path, cc3m, "cc3m_uri", out=f"file://{tmp_path}/uri_out")
+    assert stats(res)["docs_quarantined"] == 0
+    part = tmp_path / "uri_out" / "{}" / "source=cc3m_uri" / "mode=default" / "labelset=imagenet1k"
+    for table in ("counts", "class_counts", "source_stats", "quarantine"):
+        got = pq.read_table(str(part).format(table)).to_pandas()
+        want = res.tables[table].drop(columns=["source", "mode", "labelset"])
+        assert list(got.columns) == list(want.columns) and len(got) == len(want), table
+
+    # JSON arrays are split on the driver into a local staging folder: a URI there is refused
+    llava = tmp_path / "llava.json"
+    llava.write_text(json.dumps([{"id": "1", "conversations": [{"from": "human", "value": "a goldfish"}]}]))
+    with pytest.raises(UserError, match="--staging"):
+        count(tmp_path, llava, "llava_uri", out=f"file://{tmp_path}/uri_out")
+    res = count(tmp_path, llava, "llava_uri", "--staging", str(tmp_path / "staging"), out=f"file://{tmp_path}/uri_out")
+    assert stats(res)["docs_matched"] == 1 and stats(res)["files_failed"] == 0

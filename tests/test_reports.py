@@ -322,3 +322,22 @@ def test_primary_groups_also_get_a_superclass_interval(analysis, wh):
                              groups=g, which=("spearman",))["spearman"]
     assert s["superclasses"] == 100   # the fixture's hypernyms: index // 10
     assert s["spearman_superclass_lo"] == pytest.approx(iv.lo) and s["spearman_superclass_hi"] == pytest.approx(iv.hi)
+
+
+def test_headline_table_keeps_label_set_versions_apart(analysis):
+    """A model with accuracies on two label-set versions is analysed per version; the headline table
+    must show one row per version with that version's numbers, not merge them."""
+    from dataclasses import replace
+
+    from classfreq.reports.report import _headline_table
+    t2 = analysis.tests.assign(version="test-v2", estimate=0.5, ci_lo=0.4, ci_hi=0.6)
+    s2 = analysis.summary.assign(version="test-v2")
+    two = replace(analysis, tests=pd.concat([analysis.tests, t2], ignore_index=True),
+                  summary=pd.concat([analysis.summary, s2], ignore_index=True))
+    one = _headline_table(analysis, {})
+    head = _headline_table(two, {})
+    assert len(head) == 2 * len(one)
+    v2 = head[head["version"] == "test-v2"]
+    assert len(v2) == len(one) and (v2["spearman"] == "0.500 [0.400, 0.600]").all()
+    v1 = head[head["version"] == W.VERSION].reset_index(drop=True)
+    assert (v1["spearman"].to_numpy() == one["spearman"].to_numpy()).all()
