@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 
 from classfreq.errors import UserError  # noqa: E402
 
+LLAVA_ROLES = ("human", "gpt", "system")  # the `from` values of LLaVA conversation turns
 FORMAT_HELP = "auto|laion|img2dataset|cc3m|cc12m|coco|flickr|llava|jsonl|csv|parquet"
 
 
@@ -108,6 +109,10 @@ def run(args, spark=None) -> RunResult:
     started = wh.utcnow()
     ls = _load_labelset(args.labelset)
     roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
+    unknown = [r for r in roles if r not in LLAVA_ROLES] or ([] if roles else ["(none)"])
+    if unknown:
+        raise UserError(f"--roles {unknown[0]!r} is not a LLaVA turn role; use a comma-separated subset of "
+                        f"{', '.join(LLAVA_ROLES)}")
     spec, form_keys = build_spec(ls, args.mode, args.nested, args.max_matches_per_class, roles)
     mode = "paper" if args.mode == "paper" else ("nested" if args.nested else "default")
     run_id = wh.new_run_id("count")
@@ -170,6 +175,7 @@ def run(args, spark=None) -> RunResult:
         write_warehouse(con, tables, key)
         _write_labelset(con, ls)
         options = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
+        options["spark_master"] = spark.sparkContext.master  # the master the job really ran on
         wh.record_run(con, run_id, "count", started, inputs={"files": files, "format": result.fmt},
                       options=options, labelset=ls.name, labelset_version=ls.version)
     finally:

@@ -69,7 +69,7 @@ def remove_stale_parquet(out: str, tables: dict, key: dict) -> None:
 
 
 def write_warehouse(con, tables: dict[str, pd.DataFrame], key: dict) -> None:
-    from classfreq.queries.warehouse import replace_rows
-    for table in TABLES:
-        # a table this run did not produce still loses the previous run's rows for this key
-        replace_rows(con, table, tables.get(table), where=key)
+    from classfreq.queries.warehouse import replace_tables
+    # one transaction for all tables; a table this run did not produce still loses the previous
+    # run's rows for this key
+    replace_tables(con, [(table, tables.get(table), key) for table in TABLES])

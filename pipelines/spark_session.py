@@ -19,13 +19,12 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
               conf: dict | None = None):
     # executors must run the same interpreter (with pyarrow and classfreq) as the driver
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
-    elif not SparkConf().contains("spark.master"):  # not under spark-submit
+    elif not launched_by_spark_submit():
         builder = builder.master("local[*]")
     settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
     settings.update(conf or {})
@@ -34,3 +33,9 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def launched_by_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands its gateway to Python; its --master is then
+    already set. (A fresh SparkConf() cannot tell: before a SparkContext exists it is empty.)"""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))

@@ -48,6 +48,24 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame 
     `rows` (a DataFrame) or `parquet` (a file, folder or glob that DuckDB's read_parquet reads)
     gives the new rows; columns are matched by name, missing ones are NULL. Returns rows inserted.
     """
+    return replace_tables(con, [(table, rows, where, parquet)])[0]
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, slices: list[tuple]) -> list[int]:
+    """`replace_rows` for several tables at once, all in ONE transaction: a run that writes
+    counts, class counts and source stats is either wholly in the warehouse or not at all.
+    Each slice is (table, rows, where) or (table, rows, where, parquet)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        inserted = [_delete_insert(con, *s) for s in slices]
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return inserted
+
+
+def _delete_insert(con, table: str, rows: pd.DataFrame | None, where: dict, parquet=None) -> int:
     cols = table_columns(con, table)
     if not cols:
         raise ValueError(f"unknown warehouse table {table!r}")
@@ -55,31 +73,23 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame 
     if unknown:
         raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
     condition = " AND ".join(f'"{k}" IS NOT DISTINCT FROM ?' for k in where) or "TRUE"
-    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {table} WHERE {condition}", list(where.values()))
+    if parquet is not None:
+        src = f"read_parquet('{_sql_str(str(parquet))}', union_by_name = true)"
+        present = set(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
+    elif rows is not None:
+        con.register("_classfreq_new_rows", rows)
+        src, present = "_classfreq_new_rows", set(rows.columns)
+    else:
+        return 0
     try:
-        con.execute(f"DELETE FROM {table} WHERE {condition}", list(where.values()))
-        if parquet is not None:
-            src = f"read_parquet('{_sql_str(str(parquet))}', union_by_name = true)"
-            present = set(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
-        elif rows is not None:
-            con.register("_classfreq_new_rows", rows)
-            src, present = "_classfreq_new_rows", set(rows.columns)
-        else:
-            src, present = None, set()
-        inserted = 0
-        if src is not None:
-            select = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in cols)
-            before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            con.execute(f"INSERT INTO {table} SELECT {select} FROM {src}")
-            inserted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        select = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in cols)
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        con.execute(f"INSERT INTO {table} SELECT {select} FROM {src}")
+        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
     finally:
-        if rows is not None and parquet is None:
+        if parquet is None:
             con.unregister("_classfreq_new_rows")
-    return inserted
 
 
 def new_run_id(kind: str) -> str:

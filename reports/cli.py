@@ -61,6 +61,20 @@ def _options(args):
                    models=args.model, labelset=args.labelset, version=args.version)
 
 
+def _check_filters(con, args) -> None:
+    """A --labelset, --version or --model that matches nothing would give an empty report: say so."""
+    def values(col):
+        return {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM accuracy").fetchall()}
+    for option, col, wanted in (("--labelset", "labelset", [args.labelset] if args.labelset else []),
+                                ("--version", "version", [args.version] if args.version else []),
+                                ("--model", "model", args.model or [])):
+        missing = [w for w in wanted if w not in values(col)]
+        if missing:
+            known = ", ".join(sorted(map(str, values(col)))) or "none"
+            raise UserError(f"{option} {missing[0]} has no accuracies in the warehouse (known: {known}); "
+                            f"import or evaluate it first, or drop the option")
+
+
 def _ropts(args):
     from classfreq.reports.report import ReportOptions
     if args.target is not None and not 0 < args.target < 1:
@@ -75,6 +89,7 @@ def cmd_report(args) -> int:
     opts, ropts = _options(args), _ropts(args)
     con = connect(args.warehouse)
     try:
+        _check_filters(con, args)
         res = build_report(con, args.out, opts, ropts)
     finally:
         con.close()
@@ -96,6 +111,7 @@ def cmd_recommend(args) -> int:
     opts.secondary_sources = False
     con = connect(args.warehouse)
     try:
+        _check_filters(con, args)
         an = run_analysis(con, opts)
         if an.classes.empty:
             raise UserError("no model has both per-class accuracies and a declared mix with counts; "

@@ -57,7 +57,7 @@ def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_
             files = sorted(str(p) for p in path.iterdir() if p.name != "PROVENANCE.txt" and p.is_file())
             argv = sum((["--input", f] for f in files), []) + [
                 "--source", source, "--format", fmt, "--labelset", labelset,
-                "--max-matches-per-class", str(max_matches), "--out", str(out / "counts"),
+                "--max-matches-per-class", str(max_matches), "--out", str(out),
                 "--warehouse", str(warehouse), "--progress-interval", "0"]
             args = add_arguments(argparse.ArgumentParser()).parse_args(argv)
             res = run(args, spark=spark)

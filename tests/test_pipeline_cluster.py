@@ -68,7 +68,7 @@ def standalone_cluster(tmp_path):
                 return json.load(r).get("aliveworkers", 0) >= 2
         _wait(two_workers, "two workers to register")
         print(f"cluster up in {time.monotonic() - started:.1f}s")
-        yield url, env
+        yield url, env, ui
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -83,7 +83,7 @@ def standalone_cluster(tmp_path):
 
 @pytest.mark.slow
 def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, standalone_cluster):
-    url, env = standalone_cluster
+    url, env, ui = standalone_cluster
     lines = (shared / "captions" / "cc3m_val" / "Validation_GCC-1.1.0-Validation.tsv").read_text(
         encoding="utf-8").splitlines()[:6000]
     data = tmp_path / "cc3m_part.tsv"
@@ -103,6 +103,10 @@ def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, stand
     assert "counted source cc3m_cluster" in run.stdout
     assert "6,000 documents read" in run.stdout
 
+    with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=5) as r:
+        apps = json.load(r)
+    assert [a["name"] for a in apps.get("completedapps", []) + apps.get("activeapps", [])] == ["classfreq-count"]
+
     local = count(tmp_path, data, "cc3m_cluster", "--partitions", "1")
     con = duckdb.connect(str(wh), read_only=True)
     try:
@@ -113,5 +117,7 @@ def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, stand
                                           comparable(mine, table).drop(columns=["docs_est", "docs_est_lo", "docs_est_hi"], errors="ignore"),
                                           check_dtype=False)
         assert con.execute("SELECT docs_read FROM source_stats").fetchone()[0] == 6000
+        # the job really ran on the cluster, not on an embedded local master
+        assert con.execute("SELECT options->>'$.spark_master' FROM runs").fetchone()[0] == url
     finally:
         con.close()

@@ -109,6 +109,7 @@ def _cli(*argv, cwd=ROOT):
     (["--input", "/nonexistent/captions-*.tsv"], "matches no file"),
     (["--input", "{cc3m}", "--format", "yaml"], "unknown --format 'yaml'"),
     (["--input", "{laion}", "--format", "parquet", "--text-column", "caption_text"], "no text column caption_text"),
+    (["--input", "{cc3m}", "--roles", "human,gtp"], "--roles 'gtp' is not a LLaVA turn role"),
 ])
 def test_user_errors_are_one_sentence(shared, tmp_path, argv, needle):
     from classfreq.cli import main

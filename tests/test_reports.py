@@ -300,6 +300,10 @@ def test_cli_report_and_recommend(tmp_path, shared, capsys):
     assert "Spearman rho" in capsys.readouterr().out
     assert (tmp_path / "rep" / "report.html").exists()
     assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "x"), "--target", "7"]) == 2
+    capsys.readouterr()
+    assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "y"), "--version", "V"]) == 2
+    assert "--version V has no accuracies in the warehouse" in capsys.readouterr().err
+    assert not (tmp_path / "y" / "report.html").exists()
 
 
 def test_empty_warehouse_still_writes_a_report_that_says_what_is_missing(tmp_path):
