@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 
 from classfreq.errors import UserError  # noqa: E402
 
+FORMATS_WITHOUT_URLS = ("coco", "flickr", "llava")
 LLAVA_ROLES = ("human", "gpt", "system")  # the `from` values of LLaVA conversation turns
 FORMAT_HELP = "auto|laion|img2dataset|cc3m|cc12m|coco|flickr|llava|jsonl|csv|parquet"
 
@@ -123,6 +124,8 @@ def run(args, spark=None) -> RunResult:
     result = read_documents(spark, files, args.format, text_column=args.text_column,
                             id_column=args.id_column, roles=roles, doc_unit=args.doc_unit, staging=staging)
     docs = result.docs
+    if args.dedup == "url" and result.fmt in FORMATS_WITHOUT_URLS:
+        raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
     if args.sample is not None:
         docs = sample_documents(docs, args.sample, args.seed)
     duplicates = 0

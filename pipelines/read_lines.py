@@ -12,6 +12,8 @@ from classfreq.pipelines.record_parsers import ParseOptions, parse_batches
 
 
 def read_lines(spark, files: list[str], parser: str, options: ParseOptions) -> DataFrame:
-    lines = spark.read.text(files).select(
+    # records end at "\n" only (a trailing "\r" is stripped by the parsers): Hadoop's default also
+    # splits on a lone "\r", which real captions contain, and would cut one record in two
+    lines = spark.read.option("lineSep", "\n").text(files).select(
         F.col("value").cast("binary").alias("line"), F.col("_metadata.file_path").alias("file"))
     return lines.mapInArrow(partial(parse_batches, parser_name=parser, opt=options), DOC_DDL)

@@ -325,3 +325,13 @@ def test_generic_parquet_list_of_strings_is_several_captions_of_one_document(sha
     # the same list column under another Parquet layout (--text-column picks it there too)
     i2d = count(tmp_path, path, "caps_i2d", "--format", "img2dataset", "--text-column", "captions")
     assert class_docs(i2d) == class_docs(res)
+
+
+def test_a_lone_carriage_return_inside_a_caption_does_not_split_the_record(tmp_path):
+    path = tmp_path / "cr.tsv"
+    # a CRLF line end (stripped) and a lone "\r" inside a caption (kept: one document)
+    path.write_bytes(b"a goldfish\rin a bowl\thttp://a\r\na tabby cat\thttp://b\n")
+    res = count(tmp_path, path, "cr", "--format", "cc3m", "--max-matches-per-class", "2")
+    s = stats(res)
+    assert s["docs_read"] == 2 and s["docs_quarantined"] == 0 and s["docs_matched"] == 2
+    assert set(res.tables["doc_matches"].url) == {"http://a", "http://b"}

@@ -110,10 +110,12 @@ def _cli(*argv, cwd=ROOT):
     (["--input", "{cc3m}", "--format", "yaml"], "unknown --format 'yaml'"),
     (["--input", "{laion}", "--format", "parquet", "--text-column", "caption_text"], "no text column caption_text"),
     (["--input", "{cc3m}", "--roles", "human,gtp"], "--roles 'gtp' is not a LLaVA turn role"),
+    (["--input", "{flickr}", "--dedup", "url"], "--dedup url needs URLs, and flickr files have none"),
 ])
 def test_user_errors_are_one_sentence(shared, tmp_path, argv, needle):
     from classfreq.cli import main
-    argv = [a.format(cc3m=shared.joinpath(*CC3M), laion=shared.joinpath(*LAION)) for a in argv]
+    flickr = shared / "captions" / "flickr8k" / "Flickr8k.token.txt"
+    argv = [a.format(cc3m=shared.joinpath(*CC3M), laion=shared.joinpath(*LAION), flickr=flickr) for a in argv]
     import io
     from contextlib import redirect_stderr
     err = io.StringIO()
