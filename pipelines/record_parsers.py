@@ -42,24 +42,24 @@ def _id(value) -> str | None:
 
 
 def parse_cc3m(raw: bytes, buf: DocBuffer, file: str, opt: ParseOptions) -> None:
-    line = _decode(raw, buf, file)
-    if line is None:
-        return
-    caption, tab, url = line.rstrip("\r\n").partition("\t")
-    if not tab:
-        buf.quarantine(MALFORMED_TSV, line, file)
-        return
-    buf.add(doc_id=url, text=caption, url=url, file=file)
+    """`caption<TAB>url`, no header."""
+    _parse_caption_url_tsv(raw, buf, file, caption_first=True)
 
 
 def parse_cc12m(raw: bytes, buf: DocBuffer, file: str, opt: ParseOptions) -> None:
+    """`url<TAB>caption`, no header."""
+    _parse_caption_url_tsv(raw, buf, file, caption_first=False)
+
+
+def _parse_caption_url_tsv(raw: bytes, buf: DocBuffer, file: str, caption_first: bool) -> None:
     line = _decode(raw, buf, file)
     if line is None:
         return
-    url, tab, caption = line.rstrip("\r\n").partition("\t")
+    first, tab, second = line.rstrip("\r\n").partition("\t")
     if not tab:
         buf.quarantine(MALFORMED_TSV, line, file)
         return
+    caption, url = (first, second) if caption_first else (second, first)
     buf.add(doc_id=url, text=caption, url=url, file=file)
 
 
