@@ -148,10 +148,9 @@ def recommend(con, classes: pd.DataFrame, budget: int = 100_000, ks=(1_000, 10_0
         out = out.merge(prompts[["labelset", "version", "class_index", "best_lemma_group", "best_docs",
                                  "display_name_docs", "differs"]],
                         on=["labelset", "version", "class_index"], how="left")
-        out["prompt_advice"] = [
-            f"prompt with '{g}' ({int(bd)} docs) rather than '{nm}' ({int(dd) if pd.notna(dd) else 0} docs)"
-            if d is True else "" for g, bd, dd, nm, d in
-            zip(out["best_lemma_group"], out["best_docs"], out["display_name_docs"], out["name"], out["differs"])]
+        out["prompt_advice"] = [_prompt_advice(g, bd, dd, nm) if d is True else "" for g, bd, dd, nm, d in
+                                zip(out["best_lemma_group"], out["best_docs"], out["display_name_docs"],
+                                    out["name"], out["differs"])]
         out["flag"] = np.where(out["ambiguous"], "ambiguous name: counts and accuracy may mix senses", "")
         out["caveat"] = CAVEAT
         per_class.append(out)
@@ -192,3 +191,9 @@ def candidates(con, mix: str, allocation: pd.DataFrame, oversample: float = 2.0,
     cols = ["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id", "form",
             "ambiguous_form"]
     return df[cols].reset_index(drop=True)
+
+
+def _prompt_advice(group: str, group_docs, name_docs, name: str) -> str:
+    # no count for the display name's own group: its forms are shared/polysemous, so not counted
+    own = f"{int(name_docs)} docs" if pd.notna(name_docs) else "ambiguous, not counted"
+    return f"prompt with '{group}' ({int(group_docs)} docs) rather than '{name}' ({own})"

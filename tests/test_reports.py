@@ -250,6 +250,9 @@ def test_recommend_end_to_end_candidates_and_advice(wh, analysis, tmp_path):
     assert pc.groupby("model")["allocated"].sum().eq(5000).all()
     tench = pc[(pc.class_index == 0)].iloc[0]
     assert "tinca tinca" in tench["prompt_advice"]
+    assert R._prompt_advice("computer mouse", 7, float("nan"), "mouse") == \
+        "prompt with 'computer mouse' (7 docs) rather than 'mouse' (ambiguous, not counted)"
+    assert R._prompt_advice("tinca tinca", 3, 0.0, "tench").endswith("rather than 'tench' (0 docs)")
     assert pc.loc[pc.class_index == 744, "flag"].str.startswith("ambiguous").all()
     alloc = pd.DataFrame({"class_index": [0, 1], "allocated": [2, 1]})
     cand = R.candidates(wh, "ViT-B-32_laion400m", alloc, oversample=2.0, top_k=3)
