@@ -159,6 +159,8 @@ def _resolve_rows(df: pd.DataFrame, labelset, source: str) -> np.ndarray:
     out, problems = [], []
     for value in df[column]:
         idx, why = resolver.resolve(str(value))
+        if idx is not None and column == "name" and resolver._forms.get(_key(str(value)), idx) != idx:
+            idx, why = None, "ambiguous"   # a display name that is also another class's form ("cardigan")
         if idx is None:
             problems.append(f"{value!r} ({why})")
         out.append(idx)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from classfreq.synsets.forms import normalize_form
+from classfreq.synsets.forms import form_tokens, normalize_form
 
 _TWO_WORD_MAKES = {"am general", "aston martin", "land rover"}
 # removed from the end, longest first, repeatedly: "phantom drophead coupe convertible" -> "phantom"
@@ -51,8 +51,9 @@ def car_forms(name: str, is_common_word) -> list[tuple[str, str]]:
         alone = model.split(" ")
         first = alone[0]
         others_are_codes = all(any(c.isdigit() for c in w) or len(w) <= 3 for w in alone[1:])
+        # a one-letter token alone is not distinctive: "s-class" would match "today's class"
         if sum(c.isalpha() for c in first) >= 4 and first.replace("-", "").isalpha() and others_are_codes \
-                and not is_common_word(first):
+                and all(len(t) > 1 for t in form_tokens(first)) and not is_common_word(first):
             forms.append((first, "variant"))
     seen, out = set(), []
     for form, origin in forms:

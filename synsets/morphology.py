@@ -51,7 +51,15 @@ class Morphology:
         proposed = self.engine.plural_noun(word)
         if proposed:
             candidates.add(proposed)
-        return sorted(c for c in candidates if c != word and word in self.base_forms(c))
+        plurals = sorted(c for c in candidates if c != word and self._plural_of(c, word))
+        if not plurals and word.endswith("o") and self._plural_of(word + "s", word):
+            plurals = [word + "s"]   # inflect's "juncoes", "burritoes" are rejected; "juncos" is the plural
+        return plurals
+
+    def _plural_of(self, plural: str, word: str) -> bool:
+        # morphy answers only from the exception list when the word is in it ("syringes" -> syrinx),
+        # so the regular plural of "syringe" needs its detachment rules too
+        return word in self.base_forms(plural) or word in self.wn._morphy(plural, "n", check_exceptions=False)
 
     @lru_cache(maxsize=None)
     def is_genus(self, word: str) -> bool:

@@ -81,6 +81,10 @@ def test_import_csv_and_json(imagenet, tmp_path):
     pd.DataFrame({"name": ["tench", "missile"], "accuracy": [50.0, 100.0]}).to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(UserError, match="'missile' \\(ambiguous\\)"):
         import_accuracy_file(con, tmp_path / "b.csv", imagenet, model="m2", n_per_class=2)
+    # 474's display name "cardigan" is also a lemma of the Cardigan Welsh corgi (264): not joined by name
+    pd.DataFrame({"name": ["tench", "cardigan"], "accuracy": [50.0, 100.0]}).to_csv(tmp_path / "b2.csv", index=False)
+    with pytest.raises(UserError, match="'cardigan' \\(ambiguous\\)"):
+        import_accuracy_file(con, tmp_path / "b2.csv", imagenet, model="m2", n_per_class=2)
     (tmp_path / "c.json").write_text(json.dumps([{"model": "m3", "class_index": 5, "accuracy": 0.5, "n": 10}]))
     assert import_accuracy_file(con, tmp_path / "c.json", imagenet) == ["m3"]
     assert con.execute("SELECT correct FROM accuracy WHERE model = 'm3'").fetchone() == (5,)

@@ -54,6 +54,11 @@ def test_morphology_from_wordnet_and_inflect(tools):
     assert m.inflections("jack-in-the-pulpit") == ["jacks-in-the-pulpit"]
     assert m.inflections("tinca tinca") == []         # a binomial name
     assert m.inflections("acura tl") == []            # a model code, not a noun
+    # "syringes" is in WordNet's exception list (-> syrinx), which must not hide syringe's own plural
+    assert m.inflections("syringe") == ["syringes"] and m.inflections("axe") == ["axes"]
+    # inflect proposes "juncoes" / "burritoes"; WordNet rejects them, the plural is "juncos"
+    assert m.inflections("junco") == ["juncos"] and m.inflections("burrito") == ["burritos"]
+    assert m.inflections("potato") == ["potatoes"] and m.inflections("crampfish") == []
 
 
 def test_polysemy_judge(tools):
