@@ -43,16 +43,7 @@ def iter_records(stream: BinaryIO, member: str | None = None, block: int = BLOCK
     """Yield the raw bytes of each element of the top-level array, or of the array under key
     `member` of a top-level object (member='annotations' for COCO)."""
     b = _Buffer(stream, block)
-    pos = 0
-    # first non-blank byte
-    while True:
-        while pos < len(b.buf) and b.buf[pos] in _WS:
-            pos += 1
-        if pos < len(b.buf):
-            break
-        if b.refill(pos) < 0:
-            raise JsonLayoutError("the file is empty")
-        pos = 0
+    pos = _skip_whitespace(b, 0, "the file is empty")
     opener = b.buf[pos:pos + 1]
     if member is None and opener != b"[":
         raise JsonLayoutError("it does not start with a JSON array '['")
@@ -62,6 +53,19 @@ def iter_records(stream: BinaryIO, member: str | None = None, block: int = BLOCK
     if member is not None:
         pos = _seek_member(b, pos, member.encode())
     yield from _split(b, pos)
+
+
+def _skip_whitespace(b: _Buffer, pos: int, error_if_eof: str) -> int:
+    """Position of the next non-blank byte, refilling the buffer as needed (the buffer then starts
+    at the old `pos`); JsonLayoutError(error_if_eof) when the file ends first."""
+    while True:
+        while pos < len(b.buf) and b.buf[pos] in _WS:
+            pos += 1
+        if pos < len(b.buf):
+            return pos
+        if b.refill(pos) < 0:
+            raise JsonLayoutError(error_if_eof)
+        pos = 0
 
 
 def _skip_string(b: _Buffer, pos: int, keep_from: int) -> tuple[int, int]:
@@ -100,14 +104,7 @@ def _seek_member(b: _Buffer, pos: int, name: bytes) -> int:
             continue
         if ch == 0x3A:  # ':'
             if depth == 0 and last_string == name:
-                while True:
-                    while pos < len(b.buf) and b.buf[pos] in _WS:
-                        pos += 1
-                    if pos < len(b.buf):
-                        break
-                    if b.refill(pos) < 0:
-                        raise JsonLayoutError(f"{name.decode()!r} has no value")
-                    pos = 0
+                pos = _skip_whitespace(b, pos, f"{name.decode()!r} has no value")
                 if b.buf[pos:pos + 1] != b"[":
                     raise JsonLayoutError(f"{name.decode()!r} is not an array")
                 return pos + 1

@@ -196,7 +196,23 @@ class _PyEngine:
         return pid, end - self._length[pid], end
 
 
-class FormMatcher:
+def as_text_list(texts) -> list:
+    """A batch of texts as a Python list (from a list, any sequence, or a pyarrow string array)."""
+    if hasattr(texts, "to_pylist"):
+        return texts.to_pylist()
+    return texts if isinstance(texts, list) else list(texts)
+
+
+class MatchOneText:
+    """`match(text)` for any matcher with `match_batch(texts) -> Hits`."""
+
+    def match(self, text: str | None) -> dict[int, int]:
+        """{form index: mentions} for one text."""
+        hits = self.match_batch([text])
+        return dict(zip(hits.form.tolist(), hits.mentions.tolist()))
+
+
+class FormMatcher(MatchOneText):
     """Count forms in batches of texts, with results identical to ``match_reference``.
 
     Each batch becomes one canonical byte string: every document's tokens joined by single
@@ -254,16 +270,9 @@ class FormMatcher:
     def __repr__(self) -> str:
         return f"FormMatcher({len(self.forms)} forms, {len(self.patterns)} patterns, nested={self.nested})"
 
-    def match(self, text: str | None) -> dict[int, int]:
-        """{form index: mentions} for one text."""
-        hits = self.match_batch([text])
-        return dict(zip(hits.form.tolist(), hits.mentions.tolist()))
-
     def match_batch(self, texts: Sequence[str | None]) -> Hits:
         """Hits for a batch of texts (a list, any sequence, or a pyarrow string array)."""
-        if hasattr(texts, "to_pylist"):
-            texts = texts.to_pylist()
-        docs = texts if isinstance(texts, list) else list(texts)
+        docs = as_text_list(texts)
         if not docs or self._engine is None:
             return Hits.empty()
         work = getattr(self._local, "work", None)

@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .matching import Hits, lengths_by_first_token
+from .matching import Hits, MatchOneText, as_text_list, lengths_by_first_token
 
 
 def paper_tokenize(text: str) -> list[str]:
@@ -42,7 +42,7 @@ def paper_tokenize(text: str) -> list[str]:
     return word_tokenize(text.lower(), preserve_line=True)
 
 
-class PaperMatcher:
+class PaperMatcher(MatchOneText):
     """Same interface as ``FormMatcher``: ``forms`` (here the names), ``patterns``,
     ``form_pattern``, ``mode``, ``nested``, ``match``, ``match_batch``."""
 
@@ -71,13 +71,8 @@ class PaperMatcher:
     def __repr__(self) -> str:
         return f"PaperMatcher({len(self.forms)} names)"
 
-    def match(self, text: str | None) -> dict[int, int]:
-        hits = self.match_batch([text])
-        return dict(zip(hits.form.tolist(), hits.mentions.tolist()))
-
     def match_batch(self, texts: Sequence[str | None]) -> Hits:
-        if hasattr(texts, "to_pylist"):
-            texts = texts.to_pylist()
+        texts = as_text_list(texts)
         counts: dict[tuple[int, int], int] = {}
         for doc, text in enumerate(texts):
             if text is None:
