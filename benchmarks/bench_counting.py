@@ -90,9 +90,11 @@ def spark_run(master: str, folder: Path, work: Path) -> tuple[float, dict, float
     """The real job (count_classes.run) on `master`; returns (job seconds, class docs, read-only seconds)."""
     import argparse as ap
 
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
     from classfreq.pipelines import count_classes as cc
     from classfreq.pipelines.spark_session import get_spark
-    from pyspark.sql import SparkSession, functions as F
 
     active = SparkSession.getActiveSession()
     if active is not None:

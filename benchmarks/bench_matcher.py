@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from classfreq.pipelines.matching import FormMatcher, Hits, match_reference, normalize_text
 from classfreq.pipelines.matching_samples import all_captions, imagenet_forms
 

@@ -25,8 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from classfreq.models.datasets import Sample  # noqa: E402
-from classfreq.models.image_batches import (Failures, ShortEdgeCropPixels, image_batches,  # noqa: E402
-                                            processor_pixels)
+from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels  # noqa: E402
 from classfreq.models.vlm_likelihood import CachedPlan, score_cached, score_naive, score_packed  # noqa: E402
 
 FULL = dict(

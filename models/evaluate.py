@@ -17,8 +17,7 @@ from classfreq.models import clip_zero_shot as clip
 from classfreq.models import vlm
 from classfreq.models.accuracy import per_class
 from classfreq.models.datasets import LabelledImages
-from classfreq.models.image_batches import (Failures, ShortEdgeCropPixels, image_batches, processor_pixels,
-                                            single_images)
+from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels, single_images
 from classfreq.models.labels import PromptNames
 from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_names
 

@@ -1,8 +1,8 @@
 """Decode and preprocess images in worker processes, in batches; unreadable files are reported, not fatal."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset

@@ -164,7 +164,7 @@ class CachedPlan:
         return self._placed[key]
 
     @classmethod
-    def build(cls, names: list[list[int]], chunk_tokens: int = 1024, share_prefixes: bool = True) -> "CachedPlan":
+    def build(cls, names: list[list[int]], chunk_tokens: int = 1024, share_prefixes: bool = True) -> CachedPlan:
         trie = _build_trie(names, share_prefixes)
         parent = torch.tensor(trie.parent, dtype=torch.long)
         edges = torch.tensor(trie.edges, dtype=torch.long).reshape(-1, 3)

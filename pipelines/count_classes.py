@@ -212,7 +212,8 @@ def _write_labelset(con, ls) -> None:
 
 
 def _capped_matches(counted, cap: int) -> pd.DataFrame:
-    from pyspark.sql import Window, functions as F
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
     m = counted.where(F.col("kind") == "match")
     per_doc = m.groupBy("idx", "doc_id").agg(F.min("url").alias("_u"))
     w = Window.partitionBy("idx").orderBy("doc_id")

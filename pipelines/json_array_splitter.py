@@ -10,7 +10,8 @@ the whole file.
 from __future__ import annotations
 
 import re
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 _STRUCTURAL = re.compile(rb'["\[\]{},:]')
 _STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)

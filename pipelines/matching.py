@@ -34,9 +34,9 @@ import re
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -70,11 +70,11 @@ class Hits:
         return len(self.doc)
 
     @classmethod
-    def empty(cls) -> "Hits":
+    def empty(cls) -> Hits:
         return cls(*(np.zeros(0, np.int64) for _ in range(3)))
 
     @classmethod
-    def from_counts(cls, counts: dict[tuple[int, int], int]) -> "Hits":
+    def from_counts(cls, counts: dict[tuple[int, int], int]) -> Hits:
         """Hits from {(doc, form): mentions}."""
         if not counts:
             return cls.empty()

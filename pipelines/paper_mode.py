@@ -28,7 +28,7 @@ fully specified, and their released code differs from a phrase counter):
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 
-from classfreq.pipelines.documents import DOC_DDL
 from classfreq.errors import UserError
+from classfreq.pipelines.documents import DOC_DDL
 from classfreq.pipelines.input_files import is_local, open_binary, to_spark_path
 from classfreq.pipelines.json_array_splitter import JsonLayoutError, iter_records
 from classfreq.pipelines.record_parsers import ParseOptions, parse_batches

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from classfreq.pipelines.documents import DOC_DDL
 from classfreq.pipelines.record_parsers import ParseOptions, parse_batches

@@ -3,7 +3,8 @@
 Python per row, so reading is as fast as Spark's Parquet scan."""
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, BinaryType, StringType
 
 from classfreq.errors import UserError

@@ -8,7 +8,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from pyspark.sql import DataFrame, functions as F
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import ALL_ROLE, DOC_DDL

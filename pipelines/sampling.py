@@ -7,7 +7,8 @@ Estimates scale counts by 1/fraction with exact binomial (Clopper-Pearson) 95% i
 from __future__ import annotations
 
 import numpy as np
-from pyspark.sql import DataFrame, Window, functions as F
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
 from classfreq.errors import UserError
 

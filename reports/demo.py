@@ -43,9 +43,10 @@ def _step(msg: str) -> float:
 
 def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_matches: int = 2000) -> list[str]:
     """Run the Spark counter over each caption folder; returns the count summaries."""
+    import argparse
+
     from classfreq.pipelines.count_classes import add_arguments, run, summary
     from classfreq.pipelines.spark_session import get_spark
-    import argparse
 
     spark = get_spark(None, shuffle_partitions=4)
     lines = []

@@ -151,7 +151,7 @@ def logit_fit(x, correct, n, max_iter: int = 100, tol: float = 1e-10) -> LogitFi
                     float(2 * dev_terms.sum()), it, converged)
 
 
-def binned_means(x, y, bins: int = 10) -> "list[dict]":
+def binned_means(x, y, bins: int = 10) -> list[dict]:
     """The literature's figure: equal-width bins of x, mean y per bin (descriptive only)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     edges = np.linspace(x.min(), x.max(), bins + 1)

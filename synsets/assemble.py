@@ -28,7 +28,7 @@ class ClassSpec:
                 "gloss": self.gloss, "hypernyms": self.hypernyms}
 
 
-def _add_base(forms: "_Forms", form: str, origin: str, flags: list[dict], spec: ClassSpec, morphology) -> None:
+def _add_base(forms: _Forms, form: str, origin: str, flags: list[dict], spec: ClassSpec, morphology) -> None:
     """A base form with its inflections, spelling variants and possessive, all in its lemma group."""
     forms.add(form, origin, form, flags)
     inflect = spec.inflect and not any(c.isdigit() for c in form)

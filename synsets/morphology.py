@@ -7,7 +7,7 @@ does not know (brand names, model codes) get no inflections.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import inflect
 
@@ -61,7 +61,7 @@ class Morphology:
         # so the regular plural of "syringe" needs its detachment rules too
         return word in self.base_forms(plural) or word in self.wn._morphy(plural, "n", check_exceptions=False)
 
-    @lru_cache(maxsize=None)
+    @cache
     def is_genus(self, word: str) -> bool:
         genus = self.wn.synset("genus.n.02")
         return any(genus in s.closure(lambda x: x.hypernyms()) for s in self.wn.synsets(word, "n"))

@@ -9,8 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from classfreq.pipelines.matching import FormMatcher, Hits, match_reference, normalize_text, tokenize
-from classfreq.pipelines.matching import _may_hold_entity
+from classfreq.pipelines.matching import FormMatcher, Hits, _may_hold_entity, match_reference, normalize_text, tokenize
 
 ENGINES = ["ahocorasick_rs", "pyahocorasick"]
 

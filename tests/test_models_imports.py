@@ -8,8 +8,7 @@ import pytest
 
 from classfreq.cli import main
 from classfreq.errors import UserError
-from classfreq.models.imports import (import_accuracy_file, import_bethgelab_accuracies, parse_bethgelab_key,
-                                      pretraining_dataset)
+from classfreq.models.imports import import_accuracy_file, import_bethgelab_accuracies, parse_bethgelab_key, pretraining_dataset
 from classfreq.queries.warehouse import connect
 
 

@@ -12,8 +12,7 @@ from PIL import Image
 from classfreq.cli import main
 from classfreq.models.labels import prompt_names
 from classfreq.models.vlm import OPEN_QUESTION, SynonymRule, build_prompt, model_inputs, published_rule
-from classfreq.models.vlm_likelihood import (CachedPlan, answer_token_ids, score_cached, score_naive,
-                                             score_packed, trie_size)
+from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_cached, score_naive, score_packed, trie_size
 from classfreq.queries.warehouse import connect
 
 NAMES = ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark", "great grey owl",

@@ -9,10 +9,10 @@ from collections import defaultdict
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pipeline_support import assert_invariant, class_docs, count, labelset, stats
 
 from classfreq.pipelines.json_array_splitter import iter_records
 from classfreq.pipelines.matching import match_reference
-from pipeline_support import assert_invariant, class_docs, count, labelset, stats
 
 CAPTIONS = "captions"
 

@@ -15,7 +15,6 @@ import duckdb
 import pandas as pd
 import pyspark
 import pytest
-
 from pipeline_support import ROOT, comparable, count
 
 SPARK_BIN = Path(pyspark.__file__).parent / "bin"

@@ -10,9 +10,9 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from pipeline_support import ROOT, assert_invariant, class_docs, comparable, count, stats
 
 from classfreq.errors import UserError
-from pipeline_support import ROOT, assert_invariant, class_docs, comparable, count, stats
 
 CC3M = ("captions", "cc3m_val", "Validation_GCC-1.1.0-Validation.tsv")
 LAION = ("captions", "laion400m_sample_img2dataset", "test_10000.parquet")
@@ -143,6 +143,7 @@ def test_classfreq_count_cli_and_progress_line(shared, tmp_path, capsys):
 
 def test_pyfiles_zip_has_the_package_layout(tmp_path):
     import zipfile
+
     from classfreq.pipelines.pyfiles import build_zip
     names = build_zip(str(tmp_path / "classfreq.zip"))
     assert "classfreq/pipelines/count_classes.py" in names and "classfreq/queries/schema.sql" in names

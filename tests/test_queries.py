@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
+import _reports_warehouse as W
 import numpy as np
 import pandas as pd
 import pytest
 
-import _reports_warehouse as W
 from classfreq.cli import main as cli_main
 from classfreq.errors import UserError
 from classfreq.queries.imports import import_bethgelab_counts, import_csv_counts

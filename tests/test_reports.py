@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
+import _reports_warehouse as W
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, special, stats
 
-import _reports_warehouse as W
 from classfreq.queries.runner import run_query
 from classfreq.reports import recommend as R
 from classfreq.reports.analysis import Options, run_analysis, superclasses

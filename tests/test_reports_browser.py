@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 import time
 
-import pytest
-
 import _reports_warehouse as W
+import pytest
 from test_reports import build_hostile_report
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -16,6 +15,7 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     import os
+
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
