@@ -37,8 +37,8 @@ def option(default: Any = _MISSING, *, help: str, flag: str | None = None, posit
     meta = {"help": help, "flag": flag, "positional": positional, "choices": choices, "repeat": repeat,
             "nargs": nargs, "required": required, "metavar": metavar, "group": group, "parse": parse,
             "cli": cli}
-    if default is _MISSING and not required and not positional:
-        default = None
+    if default is _MISSING and (group or (not required and not positional)):
+        default = None  # a member of an exclusive group is set only when chosen
     if isinstance(default, (list, dict, set)):
         frozen = tuple(default) if isinstance(default, (list, set)) else dict(default)
         return dataclasses.field(default_factory=lambda: frozen, metadata=meta)
