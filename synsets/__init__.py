@@ -8,6 +8,6 @@ Loading reads the committed tables under synsets/data/ and needs neither WordNet
 `classfreq synsets build` regenerates them from WordNet 3.0.
 """
 from classfreq.synsets.labelset import LabelSet, labelset_names, load_labelset
-from classfreq.synsets.warehouse_tables import write_labelset_tables
+from classfreq.synsets.warehouse_tables import ensure_labelset_tables, write_labelset_tables
 
-__all__ = ["LabelSet", "labelset_names", "load_labelset", "write_labelset_tables"]
+__all__ = ["LabelSet", "ensure_labelset_tables", "labelset_names", "load_labelset", "write_labelset_tables"]

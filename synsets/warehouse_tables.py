@@ -19,3 +19,14 @@ def write_labelset_tables(con, ls) -> None:
     forms["origins"] = forms["origins"].map(list)
     forms["flags"] = forms["flags"].map(lambda flags: [{"flag": f["flag"], "reason": f["reason"]} for f in flags])
     replace_rows(con, "surface_forms", forms, key)
+
+
+def ensure_labelset_tables(con, ls) -> bool:
+    """Write this label-set version's tables unless the warehouse already has all its classes
+    (counts and accuracies join to `classes`). Returns whether it wrote them."""
+    have = con.execute("SELECT count(*) FROM classes WHERE labelset = ? AND version = ?",
+                       [ls.name, ls.version]).fetchone()[0]
+    if have == len(ls.classes):
+        return False
+    write_labelset_tables(con, ls)
+    return True
