@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from classfreq.errors import UserError
+from classfreq.errors import ClassfreqError
 
 # area modules, each with register(subparsers): adds its subcommands and sets func=handler(args)
 AREAS = [
@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="classfreq", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in AREAS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # area not built yet
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)  # an area that fails to import is a bug: show it
     return parser
 
 
@@ -43,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = args.func(args)
-    except UserError as exc:
+    except ClassfreqError as exc:
         print(f"classfreq {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return int(result or 0)
