@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from classfreq.synsets.forms import form_tokens
+from classfreq.text import form_tokens
 
 MAX_LISTED = 3
 

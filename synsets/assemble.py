@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from classfreq.synsets.forms import normalize_form, possessive, remove_qualifier, spelling_variants
+from classfreq.synsets.forms import possessive, remove_qualifier, spelling_variants
+from classfreq.text import normalize_form
 
 
 @dataclass

@@ -22,7 +22,7 @@ class WordNetTools:
         for synset in self.wn.synsets(word):
             if synset.pos() == "n" and synset.instance_hypernyms():
                 return True
-            if any(l.count() > 0 for l in synset.lemmas() if l.name().lower() == word):
+            if any(lemma.count() > 0 for lemma in synset.lemmas() if lemma.name().lower() == word):
                 return True
         return False
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from classfreq.synsets.forms import form_tokens, normalize_form
+from classfreq.text import form_tokens, normalize_form
 
 _TWO_WORD_MAKES = {"am general", "aston martin", "land rover"}
 # removed from the end, longest first, repeatedly: "phantom drophead coupe convertible" -> "phantom"

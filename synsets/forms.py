@@ -1,29 +1,15 @@
-"""Surface-form text helpers that need no dictionary: normalising, tokens, qualifiers, spelling variants."""
+"""Surface-form helpers that need no dictionary: qualifiers, spelling variants, possessives.
+
+Normalising and tokenising are the project's one text semantics, classfreq.text.normalize_form
+and classfreq.text.form_tokens.
+"""
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 
-_TOKEN = re.compile(r"[^\W_]+")          # maximal runs of Unicode letters and digits (DESIGN.md)
+from classfreq.text import normalize_form
+
 _QUALIFIER = re.compile(r"\s*\(([^()]*)\)\s*")
-_SPACES = re.compile(r"\s+")
-
-
-def normalize_form(text: str) -> str:
-    """A form as written, made comparable: HTML entities decoded, NFKC, lowercase, single spaces."""
-    text = unicodedata.normalize("NFKC", html.unescape(text)).lower()
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    return _SPACES.sub(" ", text).strip()
-
-
-def form_tokens(form: str) -> tuple[str, ...]:
-    """The token sequence the matcher sees; two forms with equal tokens are one pattern."""
-    return tuple(_TOKEN.findall(normalize_form(form)))
-
-
-def token_key(form: str) -> str:
-    return " ".join(form_tokens(form))
 
 
 def remove_qualifier(form: str) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ does not know (brand names, model codes) get no inflections.
 """
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import inflect
 
@@ -23,7 +23,9 @@ class Morphology:
         for plural, singulars in wordnet._exception_map["n"].items():
             for singular in singulars:
                 self._exception_plurals.setdefault(singular, []).append(plural)
+        # per-instance caches: a Morphology lives for one build, so they go with it
         self.base_forms = lru_cache(maxsize=None)(self._base_forms)
+        self.is_genus = lru_cache(maxsize=None)(self._is_genus)
 
     def _base_forms(self, word: str) -> tuple[str, ...]:
         """WordNet's noun lemmas for `word` (spaces as underscores inside WordNet)."""
@@ -61,8 +63,7 @@ class Morphology:
         # so the regular plural of "syringe" needs its detachment rules too
         return word in self.base_forms(plural) or word in self.wn._morphy(plural, "n", check_exceptions=False)
 
-    @cache
-    def is_genus(self, word: str) -> bool:
+    def _is_genus(self, word: str) -> bool:
         genus = self.wn.synset("genus.n.02")
         return any(genus in s.closure(lambda x: x.hypernyms()) for s in self.wn.synsets(word, "n"))
 

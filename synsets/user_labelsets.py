@@ -16,7 +16,7 @@ from pathlib import Path
 
 from classfreq.errors import UserError
 from classfreq.synsets.assemble import ClassSpec
-from classfreq.synsets.forms import normalize_form
+from classfreq.text import normalize_form
 
 _WNID = re.compile(r"^n\d{8}$")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")

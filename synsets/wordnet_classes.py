@@ -1,7 +1,8 @@
 """WordNet facts about a class: its synset from a wnid or from a name, lemmas, gloss, hypernym path."""
 from __future__ import annotations
 
-from classfreq.synsets.forms import normalize_form, remove_qualifier, spelling_variants
+from classfreq.synsets.forms import remove_qualifier, spelling_variants
+from classfreq.text import normalize_form
 
 
 def synset_from_wnid(wordnet, wnid: str):
