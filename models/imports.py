@@ -1,10 +1,10 @@
 """Import published per-class accuracies into the warehouse `accuracy` table (origin "imported").
 
 Names are never the join key on their own: lists keyed by class name in class-index order are
-joined by position after every name is checked against the label set (equal to the display name,
-or one of that class's surface forms, e.g. bethgelab's "projectile" for 744 "missile"); tables
-with a class_index or class_id column join on it; a name column joins only where the name picks
-out exactly one class.
+joined by position after every name is checked against the label set
+(classfreq.synsets.published_names: the display name, or one of that class's surface forms, e.g.
+bethgelab's "projectile" for 744 "missile"); tables with a class_index or class_id column join on
+it; a name column joins only where the name picks out exactly one class.
 """
 from __future__ import annotations
 
@@ -17,21 +17,12 @@ import pandas as pd
 
 from classfreq.errors import UserError
 from classfreq.models.accuracy import accuracy_rows, write_accuracy
-from classfreq.models.labels import LabelResolver, _key
+from classfreq.models.labels import LabelResolver
+from classfreq.synsets.published_names import check_labelset_names, refuse_repeated_keys
 
 BETHGELAB_KEY = re.compile(r"^backbone(?P<arch>.+?)_pretrained(?P<data>.+)$")
 BETHGELAB_DATASET = "imagenet1k-val"
 BETHGELAB_PROMPT = "openai-ensemble"      # their imagenet_ensemble_results: CLIP's prompt-template ensemble
-
-
-def _pairs_no_duplicates(pairs):
-    seen = set()
-    for k, _ in pairs:
-        if k in seen:
-            raise UserError(f"the JSON file repeats the key {k!r}; per-class results keyed by a repeated name "
-                            "cannot be joined, fix the file")
-        seen.add(k)
-    return dict(pairs)
 
 
 def _read_json(path: str | Path):
@@ -39,7 +30,7 @@ def _read_json(path: str | Path):
     if not path.is_file():
         raise UserError(f"accuracy file {path} does not exist; pass the path of the published results")
     try:
-        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_pairs_no_duplicates)
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=refuse_repeated_keys)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON ({exc}); pass a JSON or CSV accuracy file") from None
 
@@ -52,39 +43,10 @@ def parse_bethgelab_key(key: str) -> tuple[str, str]:
     return m["arch"], m["data"]
 
 
-def bethgelab_model_name(key: str) -> str:
-    arch, data = parse_bethgelab_key(key)
-    return f"clip:{arch}:{data}"
-
-
 def pretraining_dataset(model_name: str) -> str | None:
     """The pretraining dataset of an imported "clip:<ARCH>:<DATASET>" model name."""
     parts = model_name.split(":")
     return parts[2] if len(parts) == 3 and parts[0] == "clip" else None
-
-
-def check_names_by_position(names: list[str], labelset, source: str) -> list[dict]:
-    """Each name must be class i's display name or one of its forms; returns the accepted renames."""
-    classes = labelset.classes.sort_values("class_index")
-    if len(names) != len(classes):
-        raise UserError(f"{source} lists {len(names)} classes but label set {labelset.name} has {len(classes)}; "
-                        "pass the label set the results were computed on")
-    forms: dict[int, set] = {}
-    if getattr(labelset, "forms", None) is not None:
-        for idx, form in zip(labelset.forms["class_index"], labelset.forms["form"]):
-            forms.setdefault(int(idx), set()).add(_key(form))
-    renames, wrong = [], []
-    for i, (given, display) in enumerate(zip(names, classes["name"])):
-        if _key(given) == _key(display):
-            continue
-        if _key(given) in forms.get(i, ()):
-            renames.append({"class_index": i, "name": given, "display_name": str(display)})
-        else:
-            wrong.append(f"{i}: {given!r} (label set: {display!r})")
-    if wrong:
-        raise UserError(f"{len(wrong)} class names in {source} do not match label set {labelset.name} by position "
-                        f"(first: {'; '.join(wrong[:3])}); the file is in another class order or for another label set")
-    return renames
 
 
 def correct_from_percent(percent: np.ndarray, n: np.ndarray, source: str) -> np.ndarray:
@@ -121,7 +83,7 @@ def import_bethgelab_accuracies(con, path, labelset, n_per_class: int = 50, mode
         if not isinstance(entry, dict) or not isinstance(entry.get("classwise"), dict):
             raise UserError(f"{path}: entry {key!r} has no 'classwise' mapping of class name to accuracy")
         names, percent = list(entry["classwise"]), np.asarray(list(entry["classwise"].values()), dtype=float)
-        renames = check_names_by_position(names, labelset, f"{path} [{key}]")
+        renames = check_labelset_names(names, labelset, f"{path} [{key}]")
         n = np.full(len(names), int(n_per_class), dtype=np.int64)
         correct = correct_from_percent(percent, n, f"{path} [{key}]")
         table = pd.DataFrame({"class_index": np.arange(len(names), dtype=np.int32), "n": n, "correct": correct,
@@ -158,9 +120,7 @@ def _resolve_rows(df: pd.DataFrame, labelset, source: str) -> np.ndarray:
     resolver = LabelResolver(labelset)
     out, problems = [], []
     for value in df[column]:
-        idx, why = resolver.resolve(str(value))
-        if idx is not None and column == "name" and resolver._forms.get(_key(str(value)), idx) != idx:
-            idx, why = None, "ambiguous"   # a display name that is also another class's form ("cardigan")
+        idx, why = resolver.resolve_name(str(value)) if column == "name" else resolver.resolve(str(value))
         if idx is None:
             problems.append(f"{value!r} ({why})")
         out.append(idx)
@@ -186,7 +146,7 @@ def import_accuracy_file(con, path, labelset, model: str | None = None, dataset:
         if isinstance(data, dict):
             mapping = data.get("classwise", data)
             names = list(mapping)
-            check_names_by_position(names, labelset, source)
+            check_labelset_names(names, labelset, source)
             df = pd.DataFrame({"class_index": np.arange(len(names)), "accuracy": list(mapping.values())})
         else:
             df = pd.DataFrame(data)

@@ -3,7 +3,8 @@
 Published files are keyed by class *name*, and names repeat (CLIP's ImageNet list has "missile"
 twice and "sunglasses" twice; bethgelab renamed one of each to "projectile" / "sunglass"), so
 rows are joined by position after checking that every name agrees with the label set's name at
-that position, allowing only the known renames. Never by name alone.
+that position, allowing only the known renames (classfreq.synsets.published_names, the one check
+of published names). Never by name alone.
 """
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ import pandas as pd
 from classfreq.errors import UserError
 from classfreq.queries.labelsets import class_table, resolve_version
 from classfreq.queries.warehouse import record_run, replace_rows, utcnow
+from classfreq.synsets.published_names import BETHGELAB_RENAMES, check_names_by_position, refuse_repeated_keys
 
-# bethgelab's renames of CLIP's duplicate names: class_index -> their key
-BETHGELAB_RENAMES = {744: "projectile", 836: "sunglass"}
 # Nominal corpus sizes (documents) for per-million rates; the counts themselves are as published.
 NOMINAL_CORPUS_DOCS = {"laion400m": 413_000_000, "cc3m": 3_300_000, "cc12m": 12_400_000,
                        "yfcc15m": 15_000_000}
@@ -36,20 +36,6 @@ def parse_bethgelab_name(path: Path) -> tuple[str, str, str]:
                         f"(<dataset>_<corpus>_<lowercased|lemmatized>_search_counts.json); "
                         f"import it with --csv instead")
     return BETHGELAB_LABELSETS.get(m["labelset"], m["labelset"]), m["corpus"], m["method"]
-
-
-def align_by_position(keys: list[str], names: list[str], renames: dict[int, str], what: str) -> None:
-    """Raise unless `keys` are the label set's `names` in class-index order (known renames allowed)."""
-    if len(keys) != len(names):
-        raise UserError(f"{what} has {len(keys)} classes but the label set has {len(names)}; "
-                        f"use the matching label set (--labelset)")
-    bad = [(i, k, n) for i, (k, n) in enumerate(zip(keys, names))
-           if k.lower() != n.lower() and renames.get(i, "").lower() != k.lower()]
-    if bad:
-        i, k, n = bad[0]
-        raise UserError(f"{what}: {len(bad)} class name(s) differ from the label set at the same "
-                        f"position (first: index {i} has {k!r}, label set {n!r}); the file is not in "
-                        f"this label set's class order")
 
 
 def _file_sha256(path: Path) -> str:
@@ -82,14 +68,15 @@ def import_bethgelab_counts(con, path: str | Path, labelset: str | None = None,
     labelset = labelset or file_labelset
     version = resolve_version(con, labelset, version)
     try:
-        data = json.loads(path.read_text())  # dicts keep the file's key order
+        data = json.loads(path.read_text(), object_pairs_hook=refuse_repeated_keys)  # in the file's key order
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
                         f"re-download the file") from exc
     if not isinstance(data, dict) or not all(isinstance(v, int) and v >= 0 for v in data.values()):
         raise UserError(f"{path} is not a {{class name: non-negative count}} object")
     classes = class_table(con, labelset, version)
-    align_by_position(list(data), classes["name"].tolist(), BETHGELAB_RENAMES, path.name)
+    check_names_by_position(list(data), classes["name"].tolist(), path.name, labelset,
+                            also={i: [name] for i, name in BETHGELAB_RENAMES.items()})
     rows = pd.DataFrame({"origin": "bethgelab", "corpus": corpus, "labelset": labelset,
                          "version": version, "class_index": classes["class_index"].astype("int32"),
                          "docs": list(data.values()), "method": method})
