@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-DEFAULT_TEMPLATE = "a photo of a {name}."
-# the 7 templates OpenAI's CLIP notebook recommends out of its 80 for ImageNet
-OPENAI7 = ["itap of a {name}.", "a bad photo of the {name}.", "a origami {name}.", "a photo of the large {name}.",
-           "a {name} in a video game.", "art of the {name}.", "a photo of the small {name}."]
-TEMPLATE_SETS = {"single": [DEFAULT_TEMPLATE], "openai7": OPENAI7}
+from classfreq.errors import require
+
+torch = require("torch", extra="models", purpose="model evaluation")
 
 
 def pick_device_dtype(device: str | None = None, dtype: str | None = None) -> tuple[torch.device, torch.dtype]:
@@ -21,10 +18,10 @@ def pick_device_dtype(device: str | None = None, dtype: str | None = None) -> tu
 
 def load_clip(path: str, device: torch.device, dtype: torch.dtype, revision: str | None = None):
     """(model, processor) from a local folder or a model id already in the cache (never downloads)."""
-    from transformers import AutoModel, AutoProcessor
+    transformers = require("transformers", extra="models", purpose="model evaluation")
     kw = dict(revision=revision, local_files_only=True)
-    model = AutoModel.from_pretrained(path, dtype=dtype, **kw).to(device).eval()
-    processor = AutoProcessor.from_pretrained(path, **kw)
+    model = transformers.AutoModel.from_pretrained(path, dtype=dtype, **kw).to(device).eval()
+    processor = transformers.AutoProcessor.from_pretrained(path, **kw)
     return model, processor
 
 

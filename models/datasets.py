@@ -11,10 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
-from classfreq.errors import UserError
+from classfreq.errors import UserError, require
 from classfreq.models.labels import LabelResolver
+
+Image = require("PIL.Image", extra="models", package="pillow", purpose="reading images")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jpe"}
 

@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
-from classfreq.errors import UserError
+from classfreq.errors import require
 from classfreq.models import clip_zero_shot as clip
 from classfreq.models import vlm
 from classfreq.models.accuracy import per_class
 from classfreq.models.datasets import LabelledImages
 from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels, single_images
 from classfreq.models.labels import PromptNames
+from classfreq.models.prompts import CLOSED_QUESTION, OPEN_QUESTION, check_closed_question
 from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_names
+
+torch = require("torch", extra="models", purpose="model evaluation")
 
 
 @dataclass
@@ -78,9 +80,9 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
     """Open world ("What type of object is in this photo?") or closed world (class list in the prompt);
     scored by the published rule (display name in the answer) and by any of the class's forms."""
     n_classes = len(names.names)
-    template = question or (vlm.CLOSED_QUESTION if closed else vlm.OPEN_QUESTION)
-    if closed and "{classes}" not in template:
-        raise UserError("a closed-world --question must contain {classes} where the class list goes")
+    template = question or (CLOSED_QUESTION if closed else OPEN_QUESTION)
+    if closed:
+        check_closed_question(template)
     prompt = vlm.build_prompt(processor, template.replace("{classes}", ", ".join(names.names)))
     display = [str(n) for n in labelset.classes.sort_values("class_index")["name"]]
     synonyms = vlm.SynonymRule(labelset)
@@ -115,7 +117,7 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
 
 def evaluate_vlm_likelihood(model, processor, data: LabelledImages, names: PromptNames,
                             method: str = "cached", length_normalized: bool = False,
-                            question: str = vlm.OPEN_QUESTION, chunk_tokens: int = 1024,
+                            question: str = OPEN_QUESTION, chunk_tokens: int = 1024,
                             share_prefixes: bool = True, workers: int = 0) -> Evaluation:
     """argmax over classes of log p(name | image, prompt), summed over the name's tokens."""
     n_classes = len(names.names)

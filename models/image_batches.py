@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import torch
-from torch.utils.data import DataLoader, Dataset
-
+from classfreq.errors import require
 from classfreq.models.datasets import Sample, open_rgb
+
+torch = require("torch", extra="models", purpose="model evaluation")
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Failures:
                 "unreadable": [{"path": p, "reason": r} for p, r in self.items]}
 
 
-class _Decoded(Dataset):
+class _Decoded(torch.utils.data.Dataset):
     def __init__(self, samples: list[Sample], preprocess: Callable):
         self.samples, self.preprocess = samples, preprocess
 
@@ -100,7 +100,7 @@ class ShortEdgeCropPixels:
 def image_batches(samples: list[Sample], preprocess: Callable, batch_size: int, failures: Failures,
                   workers: int = 0) -> Iterator[tuple[list[Sample], torch.Tensor]]:
     """Yield (samples, pixel tensor) per batch, in order; unreadable images go to `failures`."""
-    loader = DataLoader(_Decoded(samples, preprocess), batch_size=batch_size, num_workers=workers,
+    loader = torch.utils.data.DataLoader(_Decoded(samples, preprocess), batch_size=batch_size, num_workers=workers,
                         collate_fn=_collate, persistent_workers=False,
                         prefetch_factor=4 if workers else None)
     for items in loader:
@@ -117,7 +117,7 @@ def image_batches(samples: list[Sample], preprocess: Callable, batch_size: int, 
 
 def single_images(samples: list[Sample], failures: Failures, workers: int = 0):
     """Yield (sample, PIL image) for the generation/likelihood loops, skipping unreadable images."""
-    for batch in DataLoader(_Decoded(samples, lambda img: img), batch_size=1, num_workers=workers,
+    for batch in torch.utils.data.DataLoader(_Decoded(samples, lambda img: img), batch_size=1, num_workers=workers,
                             collate_fn=_collate):
         i, image, error = batch[0]
         if error is not None:

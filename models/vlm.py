@@ -2,10 +2,9 @@
 greedy generation, and the two answer rules for generated text."""
 from __future__ import annotations
 
-import torch
+from classfreq.errors import require
 
-OPEN_QUESTION = "What type of object is in this photo?"
-CLOSED_QUESTION = "What type of object is in this photo? Answer with one of the following: {classes}."
+torch = require("torch", extra="models", purpose="model evaluation")
 
 
 def load_vlm(path: str, device: torch.device, dtype: torch.dtype, revision: str | None = None):
@@ -13,10 +12,10 @@ def load_vlm(path: str, device: torch.device, dtype: torch.dtype, revision: str 
 
     LLaVA loads as LlavaForConditionalGeneration; other image-text-to-text models with the same
     layout (model.language_model, lm_head, processor with images and text) load the same way."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    transformers = require("transformers", extra="models", purpose="model evaluation")
     kw = dict(revision=revision, local_files_only=True)
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **kw).to(device).eval()
-    processor = AutoProcessor.from_pretrained(path, **kw)
+    model = transformers.AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **kw).to(device).eval()
+    processor = transformers.AutoProcessor.from_pretrained(path, **kw)
     return model, processor
 
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
-import torch
+from classfreq.errors import require
+
+torch = require("torch", extra="models", purpose="model evaluation")
 
 
 def _extras(prefix: dict) -> dict:

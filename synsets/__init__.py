@@ -6,6 +6,11 @@
 
 Loading reads the committed tables under synsets/data/ and needs neither WordNet nor NLTK;
 `classfreq synsets build` regenerates them from WordNet 3.0.
+
+Published per-class results keyed by class name are checked against a label set by position in
+one place, classfreq.synsets.published_names (used by the count and the accuracy imports).
+Text is normalised and tokenised by classfreq.text; forms.py adds qualifiers, spelling variants
+and possessives. The CLI's options are the fields of synsets/configs.py; synsets/jobs.py runs them.
 """
 from classfreq.synsets.labelset import LabelSet, labelset_names, load_labelset
 from classfreq.synsets.warehouse_tables import ensure_labelset_tables, write_labelset_tables

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from classfreq.errors import UserError
 from classfreq.synsets.assemble import ClassSpec
+from classfreq.synsets.labelset import BUILTIN
 from classfreq.text import normalize_form
 
 _WNID = re.compile(r"^n\d{8}$")
@@ -163,16 +164,20 @@ def _user_class(path: Path, line: int, name, synonyms: list[str], class_id: str 
     return UserClass(name, synonyms, class_id, line)
 
 
+def check_labelset_name(name: str) -> None:
+    """A user label set's name: letters, digits, '_' and '-', and not a built-in one."""
+    if not _NAME.match(name):
+        raise UserError(f"label-set name {name!r} may only hold letters, digits, '_' and '-'")
+    if name in BUILTIN:
+        raise UserError(f"{name} is a built-in label set; choose another name")
+
+
 def build_user_labelset(name: str, source: Path, out: Path, use_wordnet: bool = True):
     """Read `source`, build forms and flags (with WordNet when installed), write the folder `out`."""
     from classfreq.synsets.build import NoWordNet, WordNetTools, build_from_specs
     from classfreq.synsets.wordnet_classes import class_facts, lemmas, synset_from_wnid, unambiguous_synset
 
-    if not _NAME.match(name):
-        raise UserError(f"label-set name {name!r} may only hold letters, digits, '_' and '-'")
-    from classfreq.synsets.labelset import BUILTIN
-    if name in BUILTIN:
-        raise UserError(f"{name} is a built-in label set; choose another name")
+    check_labelset_name(name)
     classes = read_user_classes(source)
     if use_wordnet:
         from classfreq.synsets.wordnet_setup import open_wordnet

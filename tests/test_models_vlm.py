@@ -11,7 +11,8 @@ from PIL import Image
 
 from classfreq.cli import main
 from classfreq.models.labels import prompt_names
-from classfreq.models.vlm import OPEN_QUESTION, SynonymRule, build_prompt, model_inputs, published_rule
+from classfreq.models.prompts import OPEN_QUESTION
+from classfreq.models.vlm import SynonymRule, build_prompt, model_inputs, published_rule
 from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_cached, score_naive, score_packed, trie_size
 from classfreq.queries.warehouse import connect
 

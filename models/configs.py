@@ -1,0 +1,127 @@
+"""Typed job configs of `classfreq eval clip|vlm` and `classfreq import-accuracy` (no model needed).
+
+The CLI builds them from arguments (classfreq.configs.add_options / from_args); Python callers
+construct them directly. `validate()` runs once, before a label set, an image or a model is read.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from classfreq.configs import Config, option
+from classfreq.errors import UserError
+from classfreq.models.labels import COLLISION_POLICIES
+from classfreq.models.prompts import check_closed_question, read_templates
+from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
+
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+
+
+def _at_least(value: int | None, minimum: int, flag: str) -> None:
+    if value is not None and value < minimum:
+        raise UserError(f"{flag} must be at least {minimum}, not {value}")
+
+
+@dataclass(kw_only=True)
+class EvalConfig(Config):
+    """What every evaluation takes: the model, the labelled images, the label set, the outputs."""
+
+    model: str = option(required=True, help="local checkpoint folder, or a model id already in the HF cache")
+    model_name: str | None = option(help="name in the accuracy table (default: the --model argument's last part)")
+    revision: str | None = option(help="model revision (recorded in runs)")
+    images: str | None = option(group="source", required=True,
+                                help="ImageFolder tree: ROOT/<class id|index|name>/*.jpg")
+    manifest: str | None = option(group="source", help='JSON lines: {"image": path, "label": name or index}')
+    image_root: str | None = option(help="folder that relative manifest paths start from (default: the manifest's)")
+    dataset_name: str | None = option(help="name in the accuracy table (default: folder or manifest name)")
+    labelset: str = option("imagenet1k", help="label set name or folder")
+    collisions: str = option("disambiguate", choices=COLLISION_POLICIES,
+                             help="classes with the same display name: rename from the label set, score as one, "
+                                  "or keep ties")
+    device: str | None = option(help="cuda, cuda:1, cpu (default: cuda when available)")
+    dtype: str | None = option(choices=("bfloat16", "float16", "float32"), help="default bf16 on CUDA, float32 on CPU")
+    workers: int = option(DEFAULT_WORKERS, help="image decoding processes (0: in the main process; min(4, CPUs))")
+    warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB file")
+    no_warehouse: bool = option(False, help="write the Parquet files only")
+    out: str | None = option(help="folder for accuracy.parquet, predictions.parquet, summary.json "
+                                  "(default out/models/<run id>)")
+    no_predictions: bool = option(False, help="do not write per-image predictions")
+
+    def validate(self) -> EvalConfig:
+        if (self.images is None) == (self.manifest is None):
+            raise UserError("pass exactly one of --images (an ImageFolder tree) and --manifest (JSON lines)")
+        if self.collisions not in COLLISION_POLICIES:
+            raise UserError(f"unknown collision policy {self.collisions!r}; use one of {', '.join(COLLISION_POLICIES)}")
+        _at_least(self.workers, 0, "--workers")
+        return self
+
+
+@dataclass(kw_only=True)
+class ClipEvalConfig(EvalConfig):
+    """`classfreq eval clip`: CLIP-style zero-shot classification."""
+
+    templates: str = option("single", help='"single" ("a photo of a {name}."), "openai7", or a file with one '
+                                           'template a line using {name}')
+    batch_size: int = option(64, help="images per forward pass")
+
+    def validate(self) -> ClipEvalConfig:
+        super().validate()
+        _at_least(self.batch_size, 1, "--batch-size")
+        read_templates(self.templates)
+        return self
+
+
+@dataclass(kw_only=True)
+class VlmEvalConfig(EvalConfig):
+    """`classfreq eval vlm`: LLaVA-style open/closed-world generation or class-name likelihood."""
+
+    method: str = option(required=True, choices=("open", "closed", "likelihood"),
+                         help="open: the class named in a free answer; closed: the class list in the prompt; "
+                              "likelihood: the most likely class name")
+    question: str | None = option(help="question in the prompt (default: What type of object is in this photo?)")
+    likelihood_method: str = option("cached", choices=("cached", "packed", "naive"),
+                                    help="cached: prompt KV cache + name trie (fast); packed: dense block mask; "
+                                         "naive: one pass per class")
+    length_normalized: bool = option(False, help="also score by mean log-prob per token (written as scoring=mean)")
+    chunk_tokens: int = option(1024, help="name tokens per forward pass (cached method)")
+    no_trie: bool = option(False, help="cached method without sharing name prefixes")
+    max_new_tokens: int = option(32, help="tokens generated per answer (open and closed)")
+    batch_size: int = option(8, help="images per generate call")
+
+    def validate(self) -> VlmEvalConfig:
+        super().validate()
+        if self.method not in ("open", "closed", "likelihood"):
+            raise UserError(f"unknown --method {self.method!r}; use open, closed or likelihood")
+        if self.method == "closed" and self.question is not None:
+            check_closed_question(self.question)
+        for value, flag in ((self.chunk_tokens, "--chunk-tokens"), (self.max_new_tokens, "--max-new-tokens"),
+                            (self.batch_size, "--batch-size")):
+            _at_least(value, 1, flag)
+        return self
+
+
+@dataclass(kw_only=True)
+class ImportAccuracyConfig(Config):
+    """`classfreq import-accuracy`: published per-class accuracies into the warehouse."""
+
+    bethgelab: str | None = option(group="source", required=True,
+                                   help="bethgelab imagenet_ensemble_results.json (21 CLIP models)")
+    csv: str | None = option(group="source", help="CSV: class_index|class_id|name, correct|accuracy, [n], [model]")
+    json: str | None = option(group="source",
+                              help="JSON records like the CSV, or {class name: accuracy} in class-index order")
+    labelset: str = option("imagenet1k", help="label set the results were computed on")
+    n_per_class: int | None = option(help="images per class (bethgelab default 50: ImageNet val)")
+    models: tuple[str, ...] | None = option(nargs="*", help="bethgelab: keep these (names, keys or pretraining datasets)")
+    model: str | None = option(help="model name when the file has no model column")
+    dataset: str | None = option(help="dataset name (bethgelab default imagenet1k-val, else unknown)")
+    method: str = option("zero-shot", help="evaluation method recorded with the rows")
+    prompt: str = option("published", help="prompt recorded with the rows")
+    scoring: str = option("top1", help="scoring recorded with the rows")
+    percent: bool = option(False, help="accuracy column is in percent (default: guessed)")
+    warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB file")
+
+    def validate(self) -> ImportAccuracyConfig:
+        if sum(x is not None for x in (self.bethgelab, self.csv, self.json)) != 1:
+            raise UserError("pass exactly one of --bethgelab, --csv and --json")
+        _at_least(self.n_per_class, 1, "--n-per-class")
+        return self

@@ -1,0 +1,149 @@
+"""The jobs behind `classfreq eval clip|vlm` and `classfreq import-accuracy`, each taking its
+validated config (models/configs.py): read the label set and images, load the model, evaluate,
+write Parquet files and warehouse rows, print a summary."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from classfreq.errors import UserError
+from classfreq.models.configs import ClipEvalConfig, EvalConfig, ImportAccuracyConfig, VlmEvalConfig
+from classfreq.queries.warehouse import connect, utcnow
+from classfreq.synsets import ensure_labelset_tables, load_labelset
+
+
+def eval_clip(config: ClipEvalConfig) -> int:
+    from classfreq.models.clip_zero_shot import load_clip, pick_device_dtype
+    from classfreq.models.evaluate import evaluate_clip
+    from classfreq.models.labels import prompt_names
+    from classfreq.models.prompts import read_templates
+
+    ls = load_labelset(config.labelset)
+    data = _dataset(config, ls)
+    names = prompt_names(ls, config.collisions)
+    templates, prompt_label = read_templates(config.templates)
+    device, dtype = pick_device_dtype(config.device, config.dtype)
+    started = utcnow()
+    model, processor = _load(load_clip, config, device, dtype)
+    result = evaluate_clip(model, processor, data, names, templates, prompt_label, config.batch_size, config.workers)
+    return _write(config, ls, data, result, "clip", started, model, dtype,
+                  {"templates": templates, "batch_size": config.batch_size})
+
+
+def eval_vlm(config: VlmEvalConfig) -> int:
+    from classfreq.models.clip_zero_shot import pick_device_dtype
+    from classfreq.models.evaluate import evaluate_vlm_generation, evaluate_vlm_likelihood
+    from classfreq.models.labels import prompt_names
+    from classfreq.models.prompts import OPEN_QUESTION
+    from classfreq.models.vlm import load_vlm
+
+    ls = load_labelset(config.labelset)
+    data = _dataset(config, ls)
+    names = prompt_names(ls, config.collisions)
+    device, dtype = pick_device_dtype(config.device, config.dtype)
+    started = utcnow()
+    model, processor = _load(load_vlm, config, device, dtype)
+    options = {"method": config.method, "question": config.question}
+    if config.method == "likelihood":
+        result = evaluate_vlm_likelihood(model, processor, data, names, config.likelihood_method,
+                                         config.length_normalized, config.question or OPEN_QUESTION,
+                                         config.chunk_tokens, not config.no_trie, config.workers)
+        options.update(likelihood_method=config.likelihood_method, chunk_tokens=config.chunk_tokens,
+                       trie=not config.no_trie, length_normalized=config.length_normalized)
+    else:
+        result = evaluate_vlm_generation(model, processor, ls, data, names, config.method == "closed",
+                                         config.batch_size, config.max_new_tokens, config.workers, config.question)
+        options.update(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size)
+    return _write(config, ls, data, result, "vlm", started, model, dtype, options)
+
+
+def import_accuracy(config: ImportAccuracyConfig) -> int:
+    from classfreq.models.imports import BETHGELAB_DATASET, import_accuracy_file, import_bethgelab_accuracies
+
+    ls = load_labelset(config.labelset)
+    con = connect(config.warehouse)
+    ensure_labelset_tables(con, ls)
+    if config.bethgelab:
+        written = import_bethgelab_accuracies(con, config.bethgelab, ls, n_per_class=config.n_per_class or 50,
+                                              models=config.models, dataset=config.dataset or BETHGELAB_DATASET)
+    else:
+        written = import_accuracy_file(con, config.csv or config.json, ls, model=config.model,
+                                       dataset=config.dataset or "unknown", method=config.method,
+                                       prompt=config.prompt, scoring=config.scoring, n_per_class=config.n_per_class,
+                                       percent=True if config.percent else None)
+    con.close()
+    print(f"imported per-class accuracy of {len(written)} models into {config.warehouse}: {', '.join(written)}")
+    return 0
+
+
+def _dataset(config: EvalConfig, ls):
+    from classfreq.models.datasets import image_folder, jsonl_manifest
+    if config.images:
+        return image_folder(config.images, ls, name=config.dataset_name)
+    return jsonl_manifest(config.manifest, ls, name=config.dataset_name, image_root=config.image_root)
+
+
+def _model_name(config: EvalConfig, kind: str) -> str:
+    if config.model_name:
+        return config.model_name
+    path = Path(config.model)
+    return f"{kind}:{path.name if path.exists() else config.model}"
+
+
+def _load(loader, config: EvalConfig, device, dtype):
+    try:
+        return loader(config.model, device, dtype, config.revision)
+    except OSError as exc:
+        raise UserError(f"cannot load model {config.model!r} ({str(exc).splitlines()[0][:200]}); pass a local "
+                        "checkpoint folder or a model id already in the Hugging Face cache") from None
+
+
+def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtype, options: dict) -> int:
+    import pandas as pd
+
+    from classfreq.models.accuracy import accuracy_rows, write_accuracy, write_outputs
+    from classfreq.queries.warehouse import new_run_id, record_run
+
+    run_id = new_run_id(f"eval-{kind}")
+    model_name = _model_name(config, kind)
+    rows = pd.concat([accuracy_rows(table, model=model_name, dataset=data.name, method=method, prompt=prompt,
+                                    scoring=scoring, labelset=ls.name, version=ls.version, origin="evaluated",
+                                    run_id=run_id)
+                      for (method, prompt, scoring), table in result.tables.items()], ignore_index=True)
+    predictions = None if config.no_predictions else result.predictions
+    if predictions is not None:
+        predictions = predictions.assign(model=model_name, dataset=data.name, run_id=run_id)
+    out = config.out or str(Path("out") / "models" / run_id)
+    files = write_outputs(out, rows, predictions, {"run_id": run_id, "model": model_name, **result.summary})
+    run_options = {"model_id": config.model,
+                   "revision": config.revision or getattr(model.config, "_commit_hash", None),
+                   "dtype": str(dtype).replace("torch.", ""), "device": str(next(model.parameters()).device),
+                   "collisions": config.collisions, **options,
+                   "unreadable_images": result.summary["unreadable_images"],
+                   "unmatched_records": result.summary["unmatched_records"],
+                   "empty_classes": result.summary["empty_classes"]}
+    if not config.no_warehouse:
+        con = connect(config.warehouse)
+        ensure_labelset_tables(con, ls)
+        write_accuracy(con, rows)
+        record_run(con, run_id, f"eval-{kind}", started,
+                   inputs={"images": config.images, "manifest": config.manifest, "files": files},
+                   options=run_options, labelset=ls.name, labelset_version=ls.version)
+        con.close()
+    _print_summary(run_id, model_name, data.name, rows, result.summary, files, config)
+    return 0
+
+
+def _print_summary(run_id, model_name, dataset, rows, summary, files, config: EvalConfig) -> None:
+    print(f"{run_id}: {model_name} on {dataset} ({summary['images_scored']} images, "
+          f"{summary['classes_with_images']} classes with images, {summary['empty_classes']} empty classes)")
+    for (method, scoring), part in rows.groupby(["method", "scoring"]):
+        print(f"  {method} / {scoring}: top-1 {part['correct'].sum() / max(part['n'].sum(), 1):.4f} "
+              f"(mean per class {part['accuracy'].mean():.4f})")
+    if summary["unreadable_images"]:
+        print(f"  skipped {summary['unreadable_images']} unreadable images, e.g. {summary['unreadable'][0]['path']}")
+    if summary["unmatched_records"]:
+        labels = ", ".join(repr(u["label"]) for u in summary["unmatched_labels"][:5])
+        print(f"  skipped {summary['unmatched_records']} images whose label is not in the label set: {labels}")
+    for note in summary["name_collisions"]:
+        print(f"  class {note['class_index']} {note['display_name']!r}: {note['action']} -> {note['prompt_name']!r}")
+    print(f"  wrote {', '.join(files.values())}" + ("" if config.no_warehouse else f" and {config.warehouse}"))
