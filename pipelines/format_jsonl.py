@@ -7,10 +7,8 @@ import json
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.input_files import peek
-from classfreq.pipelines.reader import Probe, ReadOptions
+from classfreq.pipelines.reader import JSON_SUFFIXES, Probe, ReadOptions
 from classfreq.pipelines.records import LineReader, add_generic, load_json_object
-
-JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
 
 def parse_jsonl(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions) -> None:

@@ -4,9 +4,8 @@ as JSON lines. A sample is one document, its turns are parts by role (``<image>`
 from __future__ import annotations
 
 from classfreq.pipelines.documents import DocBuffer
-from classfreq.pipelines.format_jsonl import JSON_SUFFIXES
 from classfreq.pipelines.read_json_array import read_json_array
-from classfreq.pipelines.reader import Documents, Probe, Reader, ReadOptions, base_name
+from classfreq.pipelines.reader import JSON_SUFFIXES, Documents, Probe, Reader, ReadOptions, base_name
 from classfreq.pipelines.records import MALFORMED_JSON, NON_STRING, as_id, load_json_object, read_lines
 
 NO_CONVERSATIONS = "LLaVA sample without conversations"

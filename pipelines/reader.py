@@ -23,6 +23,8 @@ from functools import cached_property
 
 from classfreq.pipelines.input_files import peek, to_spark_path
 
+JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")  # names of files the JSON formats detect
+
 
 @dataclass(frozen=True)
 class ReadOptions:
