@@ -88,12 +88,11 @@ def class_docs_from_sums(sums: pd.DataFrame) -> dict:
 
 def spark_run(master: str, folder: Path, work: Path) -> tuple[float, dict, float]:
     """The real job (count_classes.run) on `master`; returns (job seconds, class docs, read-only seconds)."""
-    import argparse as ap
-
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from classfreq.pipelines import count_classes as cc
+    from classfreq.pipelines.config import CountConfig
+    from classfreq.pipelines.count_classes import run
     from classfreq.pipelines.spark_session import get_spark
 
     active = SparkSession.getActiveSession()
@@ -101,17 +100,15 @@ def spark_run(master: str, folder: Path, work: Path) -> tuple[float, dict, float
         active.stop()
     spark = get_spark(master, app_name="bench-counting", shuffle_partitions=4,
                       conf={"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"})
-    argv = ["--input", str(folder), "--source", "bench", "--format", "laion", "--out", str(work / "out"),
-            "--warehouse", str(work / f"wh-{master[6]}.duckdb"), "--progress-interval", "0"]
-    args = cc.add_arguments(ap.ArgumentParser()).parse_args(argv)
+    config = CountConfig(inputs=(str(folder),), source="bench", format="laion", out=str(work / "out"),
+                         warehouse=str(work / f"wh-{master[6]}.duckdb"), progress_interval=0)
     tiny = work / "warm"
     tiny.mkdir(exist_ok=True)
     shutil.copy(sorted(folder.glob("*.parquet"))[0], tiny / "p.parquet")
-    cc.run(cc.add_arguments(ap.ArgumentParser()).parse_args(
-        ["--input", str(tiny), "--source", "warm", "--format", "laion", "--out", str(work / "o2"),
-         "--warehouse", str(work / "warm.duckdb"), "--progress-interval", "0"]), spark)  # JVM/JIT warm-up
+    run(CountConfig(inputs=(str(tiny),), source="warm", format="laion", out=str(work / "o2"),
+                    warehouse=str(work / "warm.duckdb"), progress_interval=0), spark)  # JVM/JIT warm-up
     start, cpu = time.perf_counter(), busy_cpu_seconds()
-    res = cc.run(args, spark)
+    res = run(config, spark)
     seconds = time.perf_counter() - start
     cores = (busy_cpu_seconds() - cpu) / seconds
     print(f"  {master}: phases {', '.join(f'{k} {v:.1f}s' for k, v in res.timings.items())}; "
@@ -143,13 +140,15 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="rounds of the fast matcher rows")
     p.add_argument("--no-slow", action="store_true", help="skip spaCy and paper mode rows")
     args = p.parse_args(argv)
-    log = lambda s: print(s, file=sys.stderr, flush=True)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
     from classfreq.synsets import load_labelset
     captions, forms, names, origin = load_inputs(args.shared)
     log(f"{len(captions):,} real captions, {len(forms):,} forms ({origin})")
     rows = matcher_rows(captions, forms, names, args.repeat, slow=not args.no_slow, log=lambda s: log(s))
-    spec, _ = build_spec(load_labelset("imagenet1k"), "default")
+    spec = build_spec(load_labelset("imagenet1k"), "default")
 
     work = Path(tempfile.mkdtemp(prefix="bench_counting_"))
     try:

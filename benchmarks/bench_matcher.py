@@ -19,8 +19,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from classfreq.pipelines.matching import FormMatcher, Hits, match_reference, normalize_text
-from classfreq.pipelines.matching_samples import all_captions, imagenet_forms
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared-data loaders
+from matching_samples import all_captions, imagenet_forms  # noqa: E402
+
+from classfreq.pipelines.matcher import Hits  # noqa: E402
+from classfreq.pipelines.matching import FormMatcher, match_reference  # noqa: E402
+from classfreq.pipelines.paper_mode import PaperMatcher  # noqa: E402
+from classfreq.text import normalize_text  # noqa: E402
 
 BASELINE = "pyahocorasick loop, per caption"
 
@@ -169,7 +174,7 @@ def matcher_rows(captions: list, forms: list[str], names: list[str], repeat: int
         rows.append(Row("spaCy PhraseMatcher (blank en, LOWER)", n, wall, _differences(got, expected),
                         "1 run", cpu))
         log(f"  {rows[-1].method}: {rows[-1].per_second:,.0f} captions/s")
-        paper = FormMatcher.paper(names)
+        paper = PaperMatcher(names)
         wall, cpu, _ = _timed(lambda: paper.match_batch(captions))
         rows.append(Row("paper mode (NLTK word_tokenize)", n, wall, "other semantics",
                         f"{len(names):,} CLIP names, 1 run", cpu))
@@ -195,8 +200,10 @@ def format_table(rows: list[Row], baseline: str = BASELINE) -> str:
                       f"{rate:,.0f}" if rate else "-",
                       f"{rate / base_rate:.2f}" if rate and base_rate else "-", r.agreement, r.note])
     widths = [max(len(x) for x in col) for col in zip(header, *lines)]
-    fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths)] + [fmt(l) for l in lines])
+
+    def fmt(cells):
+        return " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths)] + [fmt(line) for line in lines])
 
 
 def main(argv=None) -> int:

@@ -2,18 +2,20 @@
 `spark-submit pipelines/count_classes.py`)."""
 from __future__ import annotations
 
-from classfreq.pipelines.count_classes import add_arguments, run, summary
+from classfreq.configs import add_options, from_args
+from classfreq.pipelines.config import CountConfig
+from classfreq.pipelines.count_classes import run, summary
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("count", help="count label-set classes in caption corpora (Spark)",
                               description="Count label-set classes in caption corpora with Spark "
                                           "(local[*] by default; same job as spark-submit pipelines/count_classes.py).")
-    add_arguments(p)
+    add_options(p, CountConfig)
     p.set_defaults(func=_handle)
 
 
 def _handle(args) -> int:
-    res = run(args)
+    res = run(from_args(CountConfig, args))
     print(summary(res))
     return 0

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from classfreq.pipelines.documents import ALL_ROLE
+from classfreq.pipelines.match_spec import MatchSpec, matcher_for
 
 PARTIAL_DDL = ("kind string, role string, idx int, name string, file string, docs long, docs_clean long, "
                "mentions long, example string, doc_id string, url string, text string, nsfw string, punsafe double")
@@ -22,48 +22,18 @@ PARTIAL_SCHEMA = pa.schema([
     ("example", pa.string()), ("doc_id", pa.string()), ("url", pa.string()), ("text", pa.string()),
     ("nsfw", pa.string()), ("punsafe", pa.float64()),
 ])
+# A partial row's `kind`, and the columns partial rows are summed over (the rest are summed).
+# idx is a form index (form), a class index (class, match); name a stat or quarantine reason.
+STAT, FORM, CLASS, QUARANTINE, MATCH = "stat", "form", "class", "quar", "match"
+PARTIAL_KEY = ("kind", "role", "idx", "name", "file")
 MATCH_TEXT_CHARS = 300
-
-
-@dataclass(frozen=True)
-class MatchSpec:
-    """Everything a task needs to build its matcher and map hits to classes (pickled to executors)."""
-    mode: str                      # default | paper
-    forms: tuple                   # the strings given to the matcher (paper: class names)
-    form_class: tuple              # class_index of each form
-    form_ambiguous: tuple          # bool per form (shared/polysemous)
-    form_pattern: tuple            # id of each form's token sequence (forms sharing one count once per class)
-    nested: bool = False
-    max_matches_per_class: int = 0
-    roles: tuple = ("human", "gpt")
-
-    @property
-    def key(self) -> str:
-        h = hashlib.sha1(repr((self.mode, self.forms, self.nested)).encode()).hexdigest()
-        return h
-
-
-_MATCHERS: dict = {}
-
-
-def get_matcher(spec: MatchSpec):
-    """One matcher per Python worker process and spec (workers are reused across tasks)."""
-    m = _MATCHERS.get(spec.key)
-    if m is None:
-        from classfreq.pipelines.matching import FormMatcher
-        if spec.mode == "paper":
-            m = FormMatcher.paper(names=list(spec.forms))
-        else:
-            m = FormMatcher(forms=list(spec.forms), nested=spec.nested)
-        _MATCHERS[spec.key] = m
-    return m
 
 
 def count_batches(batches, spec: MatchSpec, progress=None):
     """mapInArrow body -> PARTIAL_SCHEMA batches. Input columns: text, bad (JSON {reason, example,
     file} of a quarantined record, else null), optional parts, and doc_id, url, nsfw, punsafe when
     doc_matches are kept."""
-    matcher = get_matcher(spec)
+    matcher = matcher_for(spec)
     form_class = np.asarray(spec.form_class, dtype=np.int64)
     form_amb = np.asarray(spec.form_ambiguous, dtype=bool)
     form_pat = np.asarray(spec.form_pattern, dtype=np.int64)
@@ -79,18 +49,8 @@ def count_batches(batches, spec: MatchSpec, progress=None):
         if n_bad:
             frames.append(_quarantine(batch, bad))
         good_idx = np.flatnonzero(~bad)
-        texts, seg_doc, seg_role = _segments(batch, good_idx, role_code)
-        hits = matcher.match_batch(texts)
-        h_doc = np.asarray(hits.doc, dtype=np.int64)
-        d = seg_doc[h_doc]
-        r = seg_role[h_doc]
-        f = np.asarray(hits.form, dtype=np.int64)
-        m = np.asarray(hits.mentions, dtype=np.int64)
-        multi = r != 0
-        if multi.any():  # turns with a role also count for role 'all'
-            d = np.concatenate([d, d[multi]]); f = np.concatenate([f, f[multi]])
-            m = np.concatenate([m, m[multi]]); r = np.concatenate([r, np.zeros(int(multi.sum()), np.int64)])
-        n_good = len(good_idx)
+        d, r, f, m = _hits(matcher, batch, good_idx, role_code)
+        n_matched = 0
         if len(d):
             d, r, f, m = _per_doc_form(d, r, f, m, n, len(form_class))
             n_matched = len(np.unique(d[r == 0]))
@@ -100,12 +60,27 @@ def count_batches(batches, spec: MatchSpec, progress=None):
                 keep = r == 0
                 frames.append(_match_rows(batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
                                           form_class, spec.max_matches_per_class))
-        else:
-            n_matched = 0
-        frames.append(_stats(n, n_bad, n_good, n_matched))
+        frames.append(_stats(n, n_bad, len(good_idx), n_matched))
         table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True).reindex(columns=PARTIAL_SCHEMA.names),
                                      schema=PARTIAL_SCHEMA, preserve_index=False)
         yield from table.combine_chunks().to_batches()
+
+
+def _hits(matcher, batch, good_idx, role_code):
+    """(document, role code, form, mentions) per hit of the batch's valid documents; a hit in a
+    turn with a role also counts for role 'all' (code 0)."""
+    texts, seg_doc, seg_role = _segments(batch, good_idx, role_code)
+    hits = matcher.match_batch(texts)
+    h_doc = np.asarray(hits.doc, dtype=np.int64)
+    d = seg_doc[h_doc]
+    r = seg_role[h_doc]
+    f = np.asarray(hits.form, dtype=np.int64)
+    m = np.asarray(hits.mentions, dtype=np.int64)
+    multi = r != 0
+    if multi.any():
+        d, f, m = (np.concatenate([x, x[multi]]) for x in (d, f, m))
+        r = np.concatenate([r, np.zeros(int(multi.sum()), np.int64)])
+    return d, r, f, m
 
 
 def _segments(batch, good_idx, role_code):
@@ -122,13 +97,12 @@ def _segments(batch, good_idx, role_code):
     texts, seg_doc, seg_role = [], [], []
     for i in good_idx:
         p = parts[i]
-        if p is None:
-            texts.append(text[i]); seg_doc.append(i); seg_role.append(0)
-        else:
-            for part in json.loads(p):
-                code = role_code.get(part["role"])
-                if code is not None:
-                    texts.append(part["text"]); seg_doc.append(i); seg_role.append(code)
+        segments = [(text[i], 0)] if p is None else [
+            (part["text"], role_code[part["role"]]) for part in json.loads(p) if part["role"] in role_code]
+        for segment, code in segments:
+            texts.append(segment)
+            seg_doc.append(i)
+            seg_role.append(code)
     return texts, np.asarray(seg_doc, dtype=np.int64), np.asarray(seg_role, dtype=np.int64)
 
 
@@ -146,7 +120,7 @@ def _per_doc_form(d, r, f, m, n_docs, n_forms):
 
 def _stats(n, n_bad, n_good, n_matched) -> pd.DataFrame:
     names = ["docs_read", "docs_quarantined", "docs_matched", "docs_unmatched"]
-    return pd.DataFrame({"kind": "stat", "role": ALL_ROLE, "name": names,
+    return pd.DataFrame({"kind": STAT, "role": ALL_ROLE, "name": names,
                          "docs": [n, n_bad, n_matched, n_good - n_matched]})
 
 
@@ -156,7 +130,7 @@ def _quarantine(batch, bad) -> pd.DataFrame:
                          "example": [d.get("example") for d in details]})
     agg = rows.groupby(["name", "file"], dropna=False, as_index=False).agg(
         docs=("example", "size"), example=("example", "min"))
-    agg["kind"] = "quar"
+    agg["kind"] = QUARANTINE
     agg["role"] = ALL_ROLE
     return agg
 
@@ -167,7 +141,7 @@ def _form_rows(r, f, m, roles, n_forms) -> pd.DataFrame:
     docs = np.bincount(rf, minlength=size)
     mentions = np.bincount(rf, weights=m, minlength=size).astype(np.int64)
     nz = np.flatnonzero(docs)
-    return pd.DataFrame({"kind": "form", "role": np.asarray(roles, dtype=object)[nz // n_forms],
+    return pd.DataFrame({"kind": FORM, "role": np.asarray(roles, dtype=object)[nz // n_forms],
                          "idx": nz % n_forms, "docs": docs[nz], "mentions": mentions[nz]})
 
 
@@ -183,7 +157,7 @@ def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pd
     _, first = np.unique((rc * n_pat + form_pat[f]) * n_docs + d, return_index=True)
     mentions = np.bincount(rc[first], weights=m[first], minlength=size).astype(np.int64)
     nz = np.flatnonzero(docs)
-    return pd.DataFrame({"kind": "class", "role": np.asarray(roles, dtype=object)[nz // n_cls],
+    return pd.DataFrame({"kind": CLASS, "role": np.asarray(roles, dtype=object)[nz // n_cls],
                          "idx": nz % n_cls, "docs": docs[nz], "docs_clean": clean[nz], "mentions": mentions[nz]})
 
 
@@ -211,6 +185,6 @@ def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.
     per_class = x.drop_duplicates(["idx", "doc_id"]).sort_values(["idx", "doc_id"])
     keep = per_class.groupby("idx").head(cap)[["idx", "doc_id"]]
     x = x.merge(keep, on=["idx", "doc_id"])
-    return pd.DataFrame({"kind": "match", "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
+    return pd.DataFrame({"kind": MATCH, "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
                          "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id, "text": x.text,
                          "url": x.url, "nsfw": x.nsfw, "punsafe": x.punsafe})

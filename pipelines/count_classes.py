@@ -4,20 +4,16 @@
         --labelset imagenet1k --out out/ --warehouse warehouse/classfreq.duckdb
 
 Runs on embedded local Spark (local[*]) by default; under spark-submit --master spark://... the
-same job runs on a cluster. `classfreq count` runs this code in-process.
+same job runs on a cluster. `classfreq count` runs this code in-process, and Python callers call
+``run(CountConfig(...))``. The job is four steps: prepare (label set, match spec, Spark), read
+(`readers`), count (`count_batches` in Spark tasks, summed on the driver) and write (`tables`,
+`outputs`).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import sys
-import time
-from dataclasses import dataclass, field
-from functools import partial
-
-import pandas as pd
 
 if __package__ in (None, ""):
     # Run as a script by spark-submit: import the installed package, not this folder's modules;
@@ -29,43 +25,39 @@ if __package__ in (None, ""):
     sys.path[:] = [p for p in sys.path if p not in _zips]
     try:
         import classfreq  # noqa: F401  (binds the installed package first)
-    except ImportError:
-        pass
+    except ModuleNotFoundError as exc:
+        if exc.name != "classfreq":
+            raise
+        sys.exit("count_classes.py: error: the driver needs classfreq installed (pip install -e . in a classfreq "
+                 "checkout) and spark-submit run with that Python (PYSPARK_DRIVER_PYTHON)")
     sys.path.extend(_zips)
 
+import shutil  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import datetime  # noqa: E402
+from functools import partial  # noqa: E402
+
+import pandas as pd  # noqa: E402
+from pyspark.sql import DataFrame, Window  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+from classfreq.configs import add_options, from_args  # noqa: E402
 from classfreq.errors import UserError  # noqa: E402
+from classfreq.pipelines.config import CountConfig  # noqa: E402
+from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
+from classfreq.pipelines.input_files import expand_inputs  # noqa: E402
+from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
+from classfreq.pipelines.outputs import CountKey, remove_stale_parquet, write_parquet, write_warehouse  # noqa: E402
+from classfreq.pipelines.progress import Progress  # noqa: E402
+from classfreq.pipelines.readers import ReadResult, read_documents  # noqa: E402
+from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
+from classfreq.pipelines.spark_session import get_spark  # noqa: E402
+from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
+from classfreq.queries import warehouse as wh  # noqa: E402
+from classfreq.synsets import LabelSet, ensure_labelset_tables, load_labelset  # noqa: E402
 
-FORMATS_WITHOUT_URLS = ("coco", "flickr", "llava")
-LLAVA_ROLES = ("human", "gpt", "system")  # the `from` values of LLaVA conversation turns
-FORMAT_HELP = "auto|laion|img2dataset|cc3m|cc12m|coco|flickr|llava|jsonl|csv|parquet"
-
-
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--input", action="append", required=True, metavar="PATH_OR_GLOB",
-                   help="input file, folder or glob; repeat for more. s3a://, hdfs:// URIs go to Spark unchanged")
-    p.add_argument("--source", required=True, help="name of the corpus in the outputs (e.g. cc3m)")
-    p.add_argument("--format", default="auto", help=FORMAT_HELP + " (default: detected from the first file)")
-    p.add_argument("--labelset", default="imagenet1k", help="label set name or folder (default imagenet1k)")
-    p.add_argument("--mode", default="default", help="default (label-set forms) or paper (CLIP names, NLTK tokens)")
-    p.add_argument("--nested", action="store_true", help="also count forms inside longer matched forms")
-    p.add_argument("--doc-unit", default="caption", help="caption (default) or image (COCO/Flickr: all captions of one image)")
-    p.add_argument("--roles", default="human,gpt", help="LLaVA turns to read, comma-separated (default human,gpt)")
-    p.add_argument("--text-column", default=None, help="text field of generic JSONL/CSV/Parquet input")
-    p.add_argument("--id-column", default=None, help="id field of generic JSONL/CSV/Parquet input")
-    p.add_argument("--dedup", default=None, help="count each distinct id, url or text once")
-    p.add_argument("--sample", type=float, default=None, metavar="FRACTION",
-                   help="count a hashed sample of documents and scale counts up with 95%% intervals")
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
-    p.add_argument("--max-matches-per-class", type=int, default=0, metavar="N",
-                   help="keep up to N matching documents per class in doc_matches (default 0: none)")
-    p.add_argument("--out", default="out", help="Parquet output folder (default out/)")
-    p.add_argument("--warehouse", default="warehouse/classfreq.duckdb", help="DuckDB warehouse file")
-    p.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
-    p.add_argument("--partitions", type=int, default=0, help="repartition documents before counting (0: as read)")
-    p.add_argument("--shuffle-partitions", type=int, default=16, help="spark.sql.shuffle.partitions (default 16)")
-    p.add_argument("--progress-interval", type=float, default=10.0, help="seconds between progress lines (0: off)")
-    p.add_argument("--staging", default=None, help="folder for split JSON arrays (default OUT/_staging)")
-    return p
+__all__ = ["CountConfig", "RunResult", "main", "run", "summary"]
 
 
 @dataclass
@@ -79,142 +71,135 @@ class RunResult:
     timings: dict = field(default_factory=dict)  # seconds per phase: setup, count, write
 
 
-def _check_args(args) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", args.source or ""):
-        raise UserError(f"--source {args.source!r} must be a simple name (letters, digits, _ . -)")
-    if args.mode not in ("default", "paper"):
-        raise UserError(f"unknown --mode {args.mode!r}; use default or paper")
-    if args.mode == "paper" and args.nested:
-        raise UserError("--nested applies to the default mode only (paper mode always counts nested matches)")
-    if args.max_matches_per_class < 0:
-        raise UserError("--max-matches-per-class must be 0 or more")
+@dataclass
+class Job:
+    """What the steps of one run share."""
+    config: CountConfig
+    spark: object
+    labelset: LabelSet
+    spec: MatchSpec
+    key: CountKey
+    run_id: str
+    started: datetime
+    staging: str  # where JSON arrays are split into Parquet chunks; removed after counting
 
 
-def run(args, spark=None) -> RunResult:
+@dataclass
+class Read:
+    """The read step's result: the documents to count (after --sample, --dedup, --partitions)."""
+    result: ReadResult
+    docs: DataFrame
+    before_dedup: int | None  # documents before --dedup (None: no --dedup)
+
+
+def run(config: CountConfig, spark=None) -> RunResult:
     """The whole job: read, count, write Parquet and the warehouse. Returns what it wrote."""
-    from pyspark.sql import functions as F
+    started = time.monotonic()
+    job = prepare(config.validate(), spark)
+    read = read_step(job)
+    t_count = time.monotonic()
+    sums, matches = count_step(job, read)
+    tables = build_tables(sums, matches, job.spec, job.labelset.classes.class_index, _run_columns(job),
+                          read.result.failed, _duplicates(read, sums), config.sample or 1.0,
+                          per_role=read.result.reader.has_roles)
+    res = RunResult(run_id=job.run_id, source=config.source, mode=job.key.mode, tables=tables)
+    t_write = time.monotonic()
+    res.parquet = write_step(job, read.result, tables)
+    res.seconds = time.monotonic() - started
+    res.timings = {"setup": t_count - started, "count": t_write - t_count, "write": time.monotonic() - t_write}
+    return res
 
-    from classfreq.pipelines.count_batches import PARTIAL_DDL, count_batches
-    from classfreq.pipelines.input_files import expand_inputs
-    from classfreq.pipelines.match_spec import build_spec
-    from classfreq.pipelines.progress import Progress
-    from classfreq.pipelines.readers import FORMATS, read_documents
-    from classfreq.pipelines.sampling import dedup_documents, sample_documents
-    from classfreq.pipelines.spark_session import get_spark
-    from classfreq.queries import warehouse as wh
 
-    _check_args(args)
-    if args.format not in FORMATS:
-        raise UserError(f"unknown --format {args.format!r}; use one of {', '.join(FORMATS)}")
-    started_wall = time.monotonic()
+def prepare(config: CountConfig, spark=None) -> Job:
+    """The label set and what the tasks match, the run id and the Spark session."""
     started = wh.utcnow()
-    ls = _load_labelset(args.labelset)
-    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
-    unknown = [r for r in roles if r not in LLAVA_ROLES] or ([] if roles else ["(none)"])
-    if unknown:
-        raise UserError(f"--roles {unknown[0]!r} is not a LLaVA turn role; use a comma-separated subset of "
-                        f"{', '.join(LLAVA_ROLES)}")
-    spec, form_keys = build_spec(ls, args.mode, args.nested, args.max_matches_per_class, roles)
-    mode = "paper" if args.mode == "paper" else ("nested" if args.nested else "default")
+    ls = load_labelset(config.labelset)
+    spec = build_spec(ls, config.mode, config.nested, config.max_matches_per_class, config.roles)
     run_id = wh.new_run_id("count")
-    spark = spark or get_spark(args.master, shuffle_partitions=args.shuffle_partitions)
-    files = expand_inputs(spark, args.input)
-    staging = args.staging or os.path.join(args.out, "_staging", run_id)
+    spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions)
+    return Job(config=config, spark=spark, labelset=ls, spec=spec,
+               key=CountKey(source=config.source, mode=config.count_mode, labelset=ls.name),
+               run_id=run_id, started=started,
+               staging=config.staging or os.path.join(config.out, "_staging", run_id))
 
-    result = read_documents(spark, files, args.format, text_column=args.text_column,
-                            id_column=args.id_column, roles=roles, doc_unit=args.doc_unit, staging=staging)
-    docs = result.docs
-    if args.dedup == "url" and result.fmt in FORMATS_WITHOUT_URLS:
+
+def read_step(job: Job) -> Read:
+    """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily)."""
+    c = job.config
+    files = expand_inputs(job.spark, list(c.inputs))
+    result = read_documents(job.spark, files, c.format, c.read_options(job.staging), c.doc_unit)
+    if c.dedup == "url" and not result.reader.has_urls:
         raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
-    if args.sample is not None:
-        docs = sample_documents(docs, args.sample, args.seed)
-    duplicates = 0
-    if args.dedup:
-        before = docs.count()
-        docs = dedup_documents(docs, args.dedup)
-    if args.partitions:
-        docs = docs.repartition(args.partitions)
+    docs = result.docs
+    if c.sample is not None:
+        docs = sample_documents(docs, c.sample, c.seed)
+    before_dedup = None
+    if c.dedup:
+        before_dedup = docs.count()
+        docs = dedup_documents(docs, c.dedup)
+    if c.partitions:
+        docs = docs.repartition(c.partitions)
+    return Read(result, docs, before_dedup)
 
+
+def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Match in Spark tasks; returns the partial rows summed over PARTIAL_KEY, and the capped
+    doc matches (None without --max-matches-per-class)."""
+    cap = job.config.max_matches_per_class
+    docs = read.docs.select(*_columns_to_count(read.result.has_parts, cap > 0))
+    with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
+        counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
+        counted = counted.persist()
+        sums = (counted.where(F.col("kind") != MATCH)
+                .groupBy(*PARTIAL_KEY)
+                .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
+                     F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
+                .toPandas())
+        matches = _capped_matches(counted, cap) if cap else None
+        counted.unpersist()
+    _remove_staging(job.staging)
+    return sums, matches
+
+
+def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Parquet under --out, then the warehouse rows, the label set (if missing) and the run's
+    provenance. Returns the Parquet folder of each table."""
+    c = job.config
+    parquet = {table: write_parquet(job.spark, c.out, table, df, job.key) for table, df in tables.items()}
+    remove_stale_parquet(c.out, tables, job.key)
+    _remove_if_empty(os.path.join(c.out, "_tmp"))
+    con = wh.connect(c.warehouse)
+    try:
+        write_warehouse(con, tables, job.key)
+        ensure_labelset_tables(con, job.labelset)
+        wh.record_run(con, job.run_id, "count", job.started, inputs={"files": result.files, "format": result.fmt},
+                      options=run_options(c, job.spark), labelset=job.labelset.name,
+                      labelset_version=job.labelset.version)
+    finally:
+        con.close()
+    return parquet
+
+
+def run_options(config: CountConfig, spark) -> dict:
+    """Every option of the run, and the master the job really ran on (for the runs table)."""
+    return {**config.as_dict(), "spark_master": spark.sparkContext.master}
+
+
+def _columns_to_count(has_parts: bool, keep_matches: bool) -> list:
     # hand Python only what counting needs: every column crossing to Python costs JVM time per
     # row, null or not. Quarantine details travel as one JSON string, null for valid documents.
     needed = [F.col("text"),
               F.when(F.col("reason").isNotNull(), F.to_json(F.struct("reason", "example", "file"))).alias("bad")]
-    if result.has_parts:
+    if has_parts:
         needed.append(F.col("parts"))  # only LLaVA, JSONL, image documents and list columns have parts
-    if args.max_matches_per_class:
+    if keep_matches:
         needed += [F.col(c) for c in ("doc_id", "url", "nsfw", "punsafe")]
-    docs = docs.select(*needed)
-    t_count = time.monotonic()
-    with Progress(spark, args.source, args.progress_interval) as progress:
-        counted = docs.mapInArrow(partial(count_batches, spec=spec, progress=progress.acc), PARTIAL_DDL)
-        counted = counted.persist()
-        sums = (counted.where(F.col("kind") != "match")
-                .groupBy("kind", "role", "idx", "name", "file")
-                .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
-                     F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
-                .toPandas())
-        matches = _capped_matches(counted, args.max_matches_per_class) if args.max_matches_per_class else None
-        counted.unpersist()
-    if args.dedup:
-        stat = sums[sums.kind == "stat"].set_index("name")["docs"]
-        duplicates = int(before - stat.get("docs_read", 0))
-    if os.path.isdir(staging):
-        shutil.rmtree(staging, ignore_errors=True)
-        _remove_if_empty(os.path.dirname(staging))
-
-    key = {"source": args.source, "mode": mode, "labelset": ls.name}
-    common = {"run_id": run_id, **key, "version": ls.version}
-    tables = _tables(sums, matches, form_keys, spec, ls, common, result.failed, duplicates,
-                     args.sample if args.sample is not None else 1.0, per_role=result.fmt == "llava")
-    res = RunResult(run_id=run_id, source=args.source, mode=mode, tables=tables)
-    t_write = time.monotonic()
-    from classfreq.pipelines.outputs import remove_stale_parquet, write_parquet, write_warehouse
-    for table, df in tables.items():
-        res.parquet[table] = write_parquet(spark, args.out, table, df, key)
-    remove_stale_parquet(args.out, tables, key)
-    _remove_if_empty(os.path.join(args.out, "_tmp"))
-    con = wh.connect(args.warehouse)
-    try:
-        write_warehouse(con, tables, key)
-        _write_labelset(con, ls)
-        options = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
-        options["spark_master"] = spark.sparkContext.master  # the master the job really ran on
-        wh.record_run(con, run_id, "count", started, inputs={"files": files, "format": result.fmt},
-                      options=options, labelset=ls.name, labelset_version=ls.version)
-    finally:
-        con.close()
-    res.seconds = time.monotonic() - started_wall
-    res.timings = {"setup": t_count - started_wall, "count": t_write - t_count, "write": time.monotonic() - t_write}
-    return res
+    return needed
 
 
-def _remove_if_empty(folder: str) -> None:
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass  # not empty, not there, or a URI
-
-
-def _load_labelset(name):
-    try:
-        from classfreq.synsets import load_labelset
-    except ImportError as exc:
-        raise UserError(f"label sets are not available ({exc}); build them with 'classfreq synsets build'") from exc
-    return load_labelset(name)
-
-
-def _write_labelset(con, ls) -> None:
-    try:
-        from classfreq.synsets import write_labelset_tables
-    except ImportError:
-        return
-    write_labelset_tables(con, ls)
-
-
-def _capped_matches(counted, cap: int) -> pd.DataFrame:
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-    m = counted.where(F.col("kind") == "match")
+def _capped_matches(counted: DataFrame, cap: int) -> pd.DataFrame:
+    """Up to ``cap`` documents per class, those with the smallest doc ids."""
+    m = counted.where(F.col("kind") == MATCH)
     per_doc = m.groupBy("idx", "doc_id").agg(F.min("url").alias("_u"))
     w = Window.partitionBy("idx").orderBy("doc_id")
     keep = per_doc.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= cap).select("idx", "doc_id")
@@ -225,56 +210,28 @@ def _capped_matches(counted, cap: int) -> pd.DataFrame:
             .toPandas())
 
 
-def _tables(sums, matches, form_keys, spec, ls, common, failed, duplicates, fraction, per_role=False) -> dict:
-    from classfreq.pipelines.sampling import estimates
-    stat = sums[sums.kind == "stat"].set_index("name")["docs"]
-    n = {k: int(stat.get(k, 0)) for k in ("docs_read", "docs_matched", "docs_unmatched", "docs_quarantined")}
-    base = dict(common)
+def _run_columns(job: Job) -> dict:
+    """The columns every output row of this run starts with."""
+    return {"run_id": job.run_id, **job.key.as_dict(), "version": job.labelset.version}
 
-    f = sums[sums.kind == "form"]
-    counts = pd.DataFrame({
-        **base, "role": f.role.values,
-        "class_index": [form_keys[int(i)][0] for i in f.idx], "form": [form_keys[int(i)][1] for i in f.idx],
-        "ambiguous": [bool(spec.form_ambiguous[int(i)]) for i in f.idx],
-        "docs": f.docs.astype("int64").values, "mentions": f.mentions.astype("int64").values,
-    }).sort_values(["role", "class_index", "form"], ignore_index=True)
 
-    c = sums[sums.kind == "class"].astype({"idx": "int64"}).set_index(["role", "idx"])
-    # every class gets a row (docs 0 included) per role: 'all', plus each selected turn role for LLaVA
-    roles = ["all"] + ([r for r in spec.roles if r != "all"] if per_role else [])
-    grid = pd.MultiIndex.from_product([roles, sorted(int(i) for i in ls.classes.class_index)], names=["role", "idx"])
-    c = c.reindex(grid)
-    docs = c.docs.fillna(0).astype("int64").values
-    counted_docs = n["docs_matched"] + n["docs_unmatched"]
-    est, lo, hi = estimates(docs, counted_docs, fraction)
-    class_counts = pd.DataFrame({
-        **base, "role": grid.get_level_values(0), "class_index": grid.get_level_values(1).astype("int32"),
-        "docs": docs, "docs_clean": c.docs_clean.fillna(0).astype("int64").values,
-        "mentions": c.mentions.fillna(0).astype("int64").values, "sample_fraction": float(fraction),
-        "docs_est": est, "docs_est_lo": lo, "docs_est_hi": hi,
-    })
+def _duplicates(read: Read, sums: pd.DataFrame) -> int:
+    if read.before_dedup is None:
+        return 0
+    return int(read.before_dedup - doc_stats(sums)["docs_read"])
 
-    source_stats = pd.DataFrame([{**base, **n, "duplicates_dropped": int(duplicates),
-                                  "files_failed": len(failed), "sample_fraction": float(fraction)}])
-    source_stats = source_stats.drop(columns=["role"], errors="ignore")
 
-    q = sums[sums.kind == "quar"]
-    quarantine = pd.DataFrame({**base, "reason": q.name.values, "n": q.docs.astype("int64").values,
-                               "example": q.example.values, "file": q.file.values})
-    if failed:
-        quarantine = pd.concat([quarantine, pd.DataFrame(
-            [{**base, "reason": why.split(":", 1)[0], "n": 0, "example": why, "file": path} for path, why in failed])],
-            ignore_index=True)
-    quarantine = quarantine.sort_values(["reason", "file"], ignore_index=True)
+def _remove_staging(staging: str) -> None:
+    if os.path.isdir(staging):
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(os.path.dirname(staging))
 
-    tables = {"counts": counts, "class_counts": class_counts, "source_stats": source_stats, "quarantine": quarantine}
-    if matches is not None:
-        tables["doc_matches"] = pd.DataFrame({
-            **base, "doc_id": matches.doc_id.values, "class_index": matches.idx.astype("int32").values,
-            "form": [form_keys[int(i)][1] for i in matches.name], "url": matches.url.values,
-            "text": matches.text.values, "nsfw": matches.nsfw.values, "punsafe": matches.punsafe.values,
-        }).sort_values(["class_index", "doc_id", "form"], ignore_index=True)
-    return tables
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty, not there, or a URI
 
 
 def summary(res: RunResult) -> str:
@@ -288,10 +245,11 @@ def summary(res: RunResult) -> str:
 
 
 def main(argv=None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="count_classes.py", description=__doc__.splitlines()[0]))
+    parser = add_options(argparse.ArgumentParser(prog="count_classes.py", description=__doc__.splitlines()[0]),
+                         CountConfig)
     args = parser.parse_args(argv)
     try:
-        res = run(args)
+        res = run(from_args(CountConfig, args))
     except UserError as exc:
         print(f"count_classes: error: {exc}", file=sys.stderr)
         return 2

@@ -47,19 +47,17 @@ class DocBuffer:
 
     def add(self, doc_id=None, text=None, parts=None, url=None, nsfw=None, punsafe=None,
             group_id=None, file=None):
-        c = self.cols
-        c["doc_id"].append(doc_id); c["text"].append(text)
-        c["parts"].append(None if parts is None else json.dumps(parts, ensure_ascii=False))
-        c["url"].append(url); c["nsfw"].append(nsfw); c["punsafe"].append(punsafe)
-        c["group_id"].append(group_id); c["file"].append(file)
-        c["reason"].append(None); c["example"].append(None)
+        self._append(doc_id=doc_id, text=text,
+                     parts=None if parts is None else json.dumps(parts, ensure_ascii=False),
+                     url=url, nsfw=nsfw, punsafe=punsafe, group_id=group_id, file=file, reason=None, example=None)
 
     def quarantine(self, reason: str, example, file=None, doc_id=None):
-        c = self.cols
-        for name in ("text", "parts", "url", "nsfw", "punsafe", "group_id"):
-            c[name].append(None)
-        c["doc_id"].append(doc_id); c["file"].append(file)
-        c["reason"].append(reason); c["example"].append(truncate(example))
+        self._append(doc_id=doc_id, text=None, parts=None, url=None, nsfw=None, punsafe=None, group_id=None,
+                     file=file, reason=reason, example=truncate(example))
+
+    def _append(self, **row):
+        for name, value in row.items():
+            self.cols[name].append(value)
 
     def __len__(self):
         return len(self.cols["doc_id"])

@@ -146,7 +146,7 @@ def file_problem(spark, path: str, kind: str) -> str | None:
 def _parquet_problem(spark, path: str) -> str | None:
     if is_local(path):
         try:
-            pq.ParquetFile(path).metadata
+            pq.read_metadata(path)
         except Exception as exc:
             return f"unreadable Parquet file: {type(exc).__name__}: {exc}"
         return None

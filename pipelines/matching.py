@@ -1,7 +1,9 @@
-"""Find label-set forms in caption text: the matching semantics, a reference implementation and
-the fast batch matcher that the Spark job runs.
+"""The default matcher: find label-set forms in caption text. The matching semantics, a reference
+implementation and the fast batch matcher that the Spark job runs (paper mode is its sibling,
+``paper_mode.PaperMatcher``; both implement ``matcher.Matcher``).
 
-Semantics (the README copies this; any re-implementation must agree exactly):
+Semantics (the README copies this; any re-implementation must agree exactly). Normalising and
+tokenising are ``classfreq.text``'s, shared with the label sets and the model scorers:
 
 * Text is normalised by ``normalize_text``: HTML entities decoded once (``html.unescape``), then
   Unicode NFKC, then ``str.lower()``.
@@ -29,76 +31,19 @@ vowel signs) split words.
 """
 from __future__ import annotations
 
-import html
-import re
+import importlib.util
 import threading
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
 
-# `[^\W_]` is exactly str.isalnum(): for str patterns, re's \w is "isalnum() or '_'"
-# (tests check this for every code point).
-_TOKEN_RE = re.compile(r"[^\W_]+")
+from classfreq.errors import MissingDependency, require
+from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, form_patterns, lengths_by_first_token
+from classfreq.text import tokenize
 
-
-def normalize_text(text: str) -> str:
-    """HTML entities decoded once (``html.unescape``), Unicode NFKC, then ``str.lower()``."""
-    return unicodedata.normalize("NFKC", html.unescape(text)).lower()
-
-
-def tokenize(text: str) -> list[str]:
-    """Tokens of ``normalize_text(text)``: the maximal runs of characters for which
-    ``str.isalnum()`` is true (letters and digits of any script). Every other character (space,
-    punctuation, ``_``, symbols, emoji, combining marks) ends a token and is dropped."""
-    return _TOKEN_RE.findall(normalize_text(text))
-
-
-@dataclass(frozen=True)
-class Hits:
-    """One entry per (document, form) pair that matched: ``doc`` indexes the batch's texts,
-    ``form`` the matcher's forms, ``mentions`` counts occurrences (>= 1). Sorted by doc, then form."""
-
-    doc: np.ndarray
-    form: np.ndarray
-    mentions: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.doc)
-
-    @classmethod
-    def empty(cls) -> Hits:
-        return cls(*(np.zeros(0, np.int64) for _ in range(3)))
-
-    @classmethod
-    def from_counts(cls, counts: dict[tuple[int, int], int]) -> Hits:
-        """Hits from {(doc, form): mentions}."""
-        if not counts:
-            return cls.empty()
-        keys = sorted(counts)
-        return cls(np.array([d for d, _ in keys], np.int64), np.array([f for _, f in keys], np.int64),
-                   np.array([counts[k] for k in keys], np.int64))
-
-
-def form_patterns(forms: Iterable[str]) -> dict[tuple[str, ...], list[int]]:
-    """Token sequence -> indexes of the forms that have it (forms without tokens are left out)."""
-    patterns: dict[tuple[str, ...], list[int]] = {}
-    for index, form in enumerate(forms):
-        tokens = tuple(tokenize(form))
-        if tokens:
-            patterns.setdefault(tokens, []).append(index)
-    return patterns
-
-
-def lengths_by_first_token(patterns: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
-    """First token -> the ascending token lengths of the patterns that start with it."""
-    lengths: dict[str, set[int]] = {}
-    for pattern in patterns:
-        lengths.setdefault(pattern[0], set()).add(len(pattern))
-    return {token: sorted(ks) for token, ks in lengths.items()}
+__all__ = ["ENGINES", "FormMatcher", "Hits", "count_tokens_reference", "default_engine", "match_reference"]
 
 
 def count_tokens_reference(tokens: Sequence[str], patterns: dict[tuple[str, ...], list[int]],
@@ -124,7 +69,7 @@ def count_tokens_reference(tokens: Sequence[str], patterns: dict[tuple[str, ...]
 
 def match_reference(forms: Sequence[str], texts: Sequence[str | None], nested: bool = False) -> Hits:
     """The slow, obviously correct implementation that ``FormMatcher`` must equal exactly."""
-    patterns = form_patterns(forms)
+    patterns = form_patterns(forms, tokenize)
     lengths = lengths_by_first_token(patterns)
     counts: dict[tuple[int, int], int] = {}
     for doc, text in enumerate(texts):
@@ -144,14 +89,26 @@ _CANON_TABLE = bytes(
     for b in range(256))
 
 
+# Both Aho-Corasick engines are dependencies of classfreq; ahocorasick_rs is faster and is the
+# default, pyahocorasick is the documented alternative (an executor may have only one of them).
+ENGINES = ("ahocorasick_rs", "pyahocorasick")
+_ENGINE_MODULES = {"ahocorasick_rs": "ahocorasick_rs", "pyahocorasick": "ahocorasick"}
+
+
+def default_engine() -> str:
+    """The first engine of ``ENGINES`` that is installed (MissingDependency names both if none is)."""
+    for name in ENGINES:
+        if importlib.util.find_spec(_ENGINE_MODULES[name]) is not None:
+            return name
+    raise MissingDependency("the caption matcher needs the Python package ahocorasick-rs or pyahocorasick, and "
+                            "neither is installed: pip install 'ahocorasick-rs' (or pip install -e . in a classfreq checkout)")
+
+
 def _engine(patterns: list[bytes], name: str | None):
-    if name in (None, "ahocorasick_rs"):
-        try:
-            return _RustEngine(patterns)
-        except ImportError:
-            if name is not None:
-                raise
-    if name in (None, "pyahocorasick"):
+    name = name or default_engine()
+    if name == "ahocorasick_rs":
+        return _RustEngine(patterns)
+    if name == "pyahocorasick":
         return _PyEngine(patterns)
     raise ValueError(f"unknown engine {name!r}: use 'ahocorasick_rs' or 'pyahocorasick'")
 
@@ -162,8 +119,7 @@ class _RustEngine:
     name = "ahocorasick_rs"
 
     def __init__(self, patterns: list[bytes]):
-        import ahocorasick_rs as ac
-
+        ac = require("ahocorasick_rs", package="ahocorasick-rs", purpose="engine 'ahocorasick_rs'")
         self._ac = ac.BytesAhoCorasick(patterns, matchkind=ac.MatchKind.Standard,
                                        implementation=ac.Implementation.DFA)
 
@@ -180,8 +136,7 @@ class _PyEngine:
     name = "pyahocorasick"
 
     def __init__(self, patterns: list[bytes]):
-        import ahocorasick
-
+        ahocorasick = require("ahocorasick", package="pyahocorasick", purpose="engine 'pyahocorasick'")
         self._automaton = ahocorasick.Automaton()
         for pid, pattern in enumerate(patterns):
             self._automaton.add_word(pattern.decode("latin-1"), pid)
@@ -196,23 +151,7 @@ class _PyEngine:
         return pid, end - self._length[pid], end
 
 
-def as_text_list(texts) -> list:
-    """A batch of texts as a Python list (from a list, any sequence, or a pyarrow string array)."""
-    if hasattr(texts, "to_pylist"):
-        return texts.to_pylist()
-    return texts if isinstance(texts, list) else list(texts)
-
-
-class MatchOneText:
-    """`match(text)` for any matcher with `match_batch(texts) -> Hits`."""
-
-    def match(self, text: str | None) -> dict[int, int]:
-        """{form index: mentions} for one text."""
-        hits = self.match_batch([text])
-        return dict(zip(hits.form.tolist(), hits.mentions.tolist()))
-
-
-class FormMatcher(MatchOneText):
+class FormMatcher(Matcher):
     """Count forms in batches of texts, with results identical to ``match_reference``.
 
     Each batch becomes one canonical byte string: every document's tokens joined by single
@@ -221,27 +160,19 @@ class FormMatcher(MatchOneText):
     never crosses documents. ASCII texts without NUL and without "&" followed by a letter or "#"
     (nearly all captions) reach that form by one bytes.translate and a vectorised collapse of
     space runs over the whole batch; the other texts are normalised and tokenised one by one.
-    One Aho-Corasick pass (engine "ahocorasick_rs", else "pyahocorasick") finds every
+    One Aho-Corasick pass (``engine``: one of ``ENGINES``; None picks ``default_engine()``) finds every
     occurrence; leftmost-longest is resolved in Python only where occurrences overlap.
 
     Each thread matches with its own reusable buffers. Pickling (Spark ships matchers to its
     workers) carries the forms and rebuilds the automaton on the other side.
     """
 
-    mode = "default"  # paper mode is FormMatcher.paper(...); nesting is the `nested` flag
+    mode = "default"  # nesting is the `nested` flag
 
     def __init__(self, forms: Sequence[str], nested: bool = False, engine: str | None = None):
-        self.forms = tuple(forms)
-        for i, form in enumerate(self.forms):
-            if not isinstance(form, str):
-                raise TypeError(f"form {i} is {type(form).__name__}, expected str")
+        patterns = self._index_forms(forms, tokenize)
         self.nested = bool(nested)
         self._engine_name = engine
-        patterns = form_patterns(self.forms)
-        self.patterns = list(patterns)
-        self.form_pattern = np.full(len(self.forms), -1, np.int64)  # -1: a form without tokens
-        for pid, forms_of_pattern in enumerate(patterns.values()):
-            self.form_pattern[forms_of_pattern] = pid
         counts = np.array([len(v) for v in patterns.values()], np.int64)
         self._forms_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._forms_of = np.array(list(chain.from_iterable(patterns.values())), np.int64)
@@ -256,13 +187,6 @@ class FormMatcher(MatchOneText):
     @property
     def engine(self) -> str | None:
         return self._engine.name if self._engine else None
-
-    @classmethod
-    def paper(cls, names: Sequence[str]):
-        """The published study's approximate counter (see ``paper_mode``)."""
-        from .paper_mode import PaperMatcher
-
-        return PaperMatcher(names)
 
     def __reduce__(self):  # Spark ships matchers to executors: rebuild rather than pickle automata
         return (type(self), (self.forms, self.nested, self._engine_name))

@@ -7,24 +7,40 @@ import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classfreq.pipelines.input_files import is_local
+from classfreq.queries.warehouse import replace_tables
 
 TABLES = ("counts", "class_counts", "source_stats", "quarantine", "doc_matches")
-PARTITION_KEYS = ("source", "mode", "labelset")
 
 
-def partition_dir(out: str, table: str, source: str, mode: str, labelset: str) -> str:
-    return f"{out.rstrip('/')}/{table}/source={source}/mode={mode}/labelset={labelset}"
+@dataclass(frozen=True)
+class CountKey:
+    """What a run replaces: its rows in every table and its Parquet partition folders. Every row
+    of a run carries these columns (plus run_id and the label-set version)."""
+    source: str
+    mode: str       # default | nested | paper
+    labelset: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
 
 
-def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: dict) -> str:
+PARTITION_KEYS = tuple(f.name for f in fields(CountKey))
+
+
+def partition_dir(out: str, table: str, key: CountKey) -> str:
+    return "/".join([out.rstrip("/"), table, *(f"{k}={v}" for k, v in key.as_dict().items())])
+
+
+def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: CountKey) -> str:
     """Replace one partition folder with `df` (partition columns live in the path, hive style)."""
-    target = partition_dir(out, table, key["source"], key["mode"], key["labelset"])
+    target = partition_dir(out, table, key)
     data = df.drop(columns=[c for c in PARTITION_KEYS if c in df.columns])
     if is_local(out):
         tmp = f"{out.rstrip('/')}/_tmp/{table}-{uuid.uuid4().hex}"
@@ -59,17 +75,16 @@ def write_parquet(spark, out: str, table: str, df: pd.DataFrame, key: dict) -> s
     return target
 
 
-def remove_stale_parquet(out: str, tables: dict, key: dict) -> None:
+def remove_stale_parquet(out: str, tables: dict, key: CountKey) -> None:
     """A rerun that does not write a table (no --max-matches-per-class: no doc_matches) still
     replaces that source's rows: the previous run's folder goes."""
     for table in TABLES:
-        target = partition_dir(out, table, key["source"], key["mode"], key["labelset"])
+        target = partition_dir(out, table, key)
         if table not in tables and is_local(out) and os.path.isdir(target):
             shutil.rmtree(target, ignore_errors=True)
 
 
-def write_warehouse(con, tables: dict[str, pd.DataFrame], key: dict) -> None:
-    from classfreq.queries.warehouse import replace_tables
+def write_warehouse(con, tables: dict[str, pd.DataFrame], key: CountKey) -> None:
     # one transaction for all tables; a table this run did not produce still loses the previous
     # run's rows for this key
-    replace_tables(con, [(table, tables.get(table), key) for table in TABLES])
+    replace_tables(con, [(table, tables.get(table), key.as_dict()) for table in TABLES])

@@ -29,41 +29,35 @@ fully specified, and their released code differs from a phrase counter):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-import numpy as np
+from classfreq.errors import require
+from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, lengths_by_first_token
 
-from .matching import Hits, MatchOneText, as_text_list, lengths_by_first_token
+
+@cache
+def _word_tokenize():
+    return require("nltk.tokenize", package="nltk", purpose="--mode paper").word_tokenize
 
 
 def paper_tokenize(text: str) -> list[str]:
     """``word_tokenize(text.lower(), preserve_line=True)``: the study-style tokens."""
-    from nltk.tokenize import word_tokenize
-
-    return word_tokenize(text.lower(), preserve_line=True)
+    return _word_tokenize()(text.lower(), preserve_line=True)
 
 
-class PaperMatcher(MatchOneText):
-    """Same interface as ``FormMatcher``: ``forms`` (here the names), ``patterns``,
-    ``form_pattern``, ``mode``, ``nested``, ``match``, ``match_batch``."""
+class PaperMatcher(Matcher):
+    """The paper-mode sibling of ``FormMatcher`` (same ``Matcher`` interface): ``forms`` are the
+    class names; matches are always nested."""
 
     mode = "paper"
     nested = True
     engine = "nltk"
 
-    def __init__(self, names: Sequence[str]):
-        self.forms = tuple(names)
-        self._patterns: dict[tuple[str, ...], list[int]] = {}
-        for index, name in enumerate(self.forms):
-            if not isinstance(name, str):
-                raise TypeError(f"name {index} is {type(name).__name__}, expected str")
-            tokens = tuple(paper_tokenize(name))
-            if tokens:
-                self._patterns.setdefault(tokens, []).append(index)
+    def __init__(self, names: Sequence[str], nested: bool = True):
+        if not nested:
+            raise ValueError("paper mode always counts nested matches")
+        self._patterns = self._index_forms(names, paper_tokenize, what="name")
         self._lengths = lengths_by_first_token(self._patterns)
-        self.patterns = list(self._patterns)
-        self.form_pattern = np.full(len(self.forms), -1, np.int64)  # as FormMatcher.form_pattern
-        for pid, forms in enumerate(self._patterns.values()):
-            self.form_pattern[forms] = pid
 
     def __reduce__(self):
         return (type(self), (self.forms,))

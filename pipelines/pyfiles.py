@@ -8,7 +8,7 @@ so a zip of the repository would not import; this builds it from the installed l
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import os
 import sys
 import zipfile
@@ -17,17 +17,22 @@ PACKAGES = ("classfreq", "classfreq.synsets", "classfreq.pipelines", "classfreq.
             "classfreq.models", "classfreq.reports")
 
 
+def _package_folder(pkg: str) -> str:
+    """Where an installed package's files are, found without running its ``__init__`` (a
+    package whose own imports need an optional extra still belongs in the zip)."""
+    spec = importlib.util.find_spec(pkg)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{pkg} is not installed: pip install -e . in a classfreq checkout", name=pkg)
+    return list(spec.submodule_search_locations)[0]
+
+
 def build_zip(dest: str) -> list[str]:
     """Write every module (and package data) of the installed classfreq packages under its import path."""
     os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
     names = []
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
         for pkg in PACKAGES:
-            try:
-                mod = importlib.import_module(pkg)
-            except ImportError:
-                continue
-            folder = os.path.dirname(mod.__file__)
+            folder = _package_folder(pkg)
             prefix = pkg.replace(".", "/")
             for root, dirs, files in os.walk(folder):
                 dirs[:] = [d for d in dirs if d not in ("__pycache__",) and not d.startswith(".")

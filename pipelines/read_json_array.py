@@ -1,7 +1,7 @@
-"""Readers for one big JSON document: LLaVA training files (a top-level array of samples) and
-COCO caption annotations (the `annotations` array). The driver streams each file through
-`json_array_splitter` (memory: one block plus one record) into Parquet chunks of raw records in a
-staging folder; Spark then parses the chunks in parallel with `record_parsers`."""
+"""Input that is one big JSON document, shared by format_llava (a top-level array of samples) and
+format_coco (the `annotations` array). The driver streams each file through `json_array_splitter`
+(memory: one block plus one record) into Parquet chunks of raw records in a staging folder; Spark
+then parses the chunks in parallel with the format's record parser."""
 from __future__ import annotations
 
 import os
@@ -15,10 +15,19 @@ from classfreq.errors import UserError
 from classfreq.pipelines.documents import DOC_DDL
 from classfreq.pipelines.input_files import is_local, open_binary, to_spark_path
 from classfreq.pipelines.json_array_splitter import JsonLayoutError, iter_records
-from classfreq.pipelines.record_parsers import ParseOptions, parse_batches
+from classfreq.pipelines.reader import ReadOptions
+from classfreq.pipelines.records import Parser, parse_batches
 
 CHUNK_RECORDS = 50_000
 _CHUNK_SCHEMA = pa.schema([("record", pa.binary()), ("file", pa.string())])
+
+
+def read_json_array(spark, files: list[str], member: str | None, parse: Parser,
+                    options: ReadOptions) -> tuple[DataFrame, list[tuple[str, str]]]:
+    """The records of the array (``member``: the array under that key of a top-level object),
+    each parsed by ``parse``; and (file, reason) for files that are not that JSON layout."""
+    chunks, failed = stage_records(spark, files, member, options.staging)
+    return read_staged(spark, chunks, parse, options), failed
 
 
 def stage_records(spark, files: list[str], member: str | None, staging: str) -> tuple[list[str], list[tuple[str, str]]]:
@@ -59,9 +68,9 @@ def _write_chunk(staging: str, file_no: int, chunk_no: int, records: list[bytes]
     return out
 
 
-def read_staged(spark, chunks: list[str], parser: str, options: ParseOptions) -> DataFrame:
+def read_staged(spark, chunks: list[str], parse: Parser, options: ReadOptions) -> DataFrame:
     if not chunks:
         return spark.createDataFrame([], DOC_DDL)
     raw = spark.read.parquet(*chunks)
-    return raw.mapInArrow(partial(parse_batches, parser_name=parser, opt=options, column="record"), DOC_DDL)
+    return raw.mapInArrow(partial(parse_batches, parse=parse, opt=options, column="record"), DOC_DDL)
 

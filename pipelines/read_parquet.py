@@ -1,7 +1,9 @@
-"""Parquet readers: LAION metadata (TEXT, SAMPLE_ID, URL, NSFW, punsafe), img2dataset output
-(caption, key, url) and any Parquet with --text-column/--id-column. Pure Spark expressions: no
-Python per row, so reading is as fast as Spark's Parquet scan."""
+"""Parquet input, shared by the Parquet formats (format_laion, format_img2dataset, format_parquet),
+which differ only in their column layout. Pure Spark expressions: no Python per row, so reading
+is as fast as Spark's Parquet scan."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -9,35 +11,54 @@ from pyspark.sql.types import ArrayType, BinaryType, StringType
 
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, EXAMPLE_CHARS
-from classfreq.pipelines.record_parsers import INVALID_UTF8, NO_TEXT, NON_STRING
-
-# (text, id, url) column candidates per layout, first present wins
-LAYOUTS = {
-    "laion": (["TEXT", "caption", "text"], ["SAMPLE_ID", "key", "id"], ["URL", "url"]),
-    "img2dataset": (["caption", "TEXT", "text"], ["key", "SAMPLE_ID", "id"], ["url", "URL"]),
-    "parquet": (["text", "caption", "TEXT"], ["id", "key", "SAMPLE_ID"], ["url", "URL"]),
-}
+from classfreq.pipelines.reader import Documents, Reader, ReadOptions
+from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT, NON_STRING
 
 
-def _pick(columns: list[str], wanted: str | None, candidates: list[str]) -> str | None:
+@dataclass(frozen=True)
+class ParquetLayout:
+    """Column candidates of a Parquet layout, the first present wins (--text-column and
+    --id-column override the first two)."""
+    text: tuple[str, ...]
+    id: tuple[str, ...]
+    url: tuple[str, ...]
+
+
+class ParquetReader(Reader):
+    """A Parquet layout; subclasses set ``name``, ``layout`` and ``detect``."""
+
+    columnar = True
+    layout: ParquetLayout
+
+    def validate(self, spark, files: list[str], options: ReadOptions) -> ReadOptions:
+        cols = spark.read.parquet(*files).columns
+        if _pick(cols, options.text_column, self.layout.text) is None:
+            wanted = options.text_column or " or ".join(self.layout.text)
+            raise UserError(f"the Parquet input has no text column {wanted}; its columns are "
+                            f"{', '.join(cols)}: pass --text-column NAME")
+        if options.id_column and options.id_column not in cols:
+            raise UserError(f"the Parquet input has no id column {options.id_column!r}; its columns are {', '.join(cols)}")
+        return options
+
+    def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
+        raw = spark.read.parquet(*files)
+        text = _pick(raw.columns, options.text_column, self.layout.text)
+        is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
+        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list)
+
+
+def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...]) -> str | None:
     if wanted:
         return wanted if wanted in columns else None
     return next((c for c in candidates if c in columns), None)
 
 
-def read_parquet(spark, files: list[str], layout: str, text_column=None, id_column=None) -> DataFrame:
-    raw = spark.read.parquet(*files)
+def parquet_documents(raw: DataFrame, layout: ParquetLayout, options: ReadOptions) -> DataFrame:
+    """The DOC_SCHEMA rows of a Parquet DataFrame (its columns checked by ``validate``)."""
     cols = raw.columns
-    text_candidates, id_candidates, url_candidates = LAYOUTS[layout]
-    text = _pick(cols, text_column, text_candidates)
-    if text is None:
-        wanted = text_column or " or ".join(text_candidates)
-        raise UserError(f"the Parquet input has no text column {wanted}; its columns are "
-                        f"{', '.join(cols)}: pass --text-column NAME")
-    if id_column and id_column not in cols:
-        raise UserError(f"the Parquet input has no id column {id_column!r}; its columns are {', '.join(cols)}")
-    ident = _pick(cols, id_column, id_candidates)
-    url = _pick(cols, None, url_candidates)
+    text = _pick(cols, options.text_column, layout.text)
+    ident = _pick(cols, options.id_column, layout.id)
+    url = _pick(cols, None, layout.url)
     dtype = raw.schema[text].dataType
     file = F.col("_metadata.file_path")
     row_id = F.concat(F.regexp_extract(file, r"([^/]*)$", 1), F.lit(":"), F.col("_metadata.row_index").cast("string"))
@@ -74,13 +95,6 @@ def read_parquet(spark, files: list[str], layout: str, text_column=None, id_colu
         F.lit(None).cast("string").alias("group_id"),
         "file", reason.alias("reason"), example.alias("example"),
     ).selectExpr(*_typed())
-
-
-def text_is_list(spark, files: list[str], layout: str, text_column=None) -> bool:
-    """Whether the text column is a list (its documents then have parts)."""
-    raw = spark.read.parquet(*files)
-    text = _pick(raw.columns, text_column, LAYOUTS[layout][0])
-    return text is not None and isinstance(raw.schema[text].dataType, ArrayType)
 
 
 def _list_documents(df: DataFrame, text: str) -> DataFrame:

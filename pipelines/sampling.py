@@ -10,14 +10,11 @@ import numpy as np
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from classfreq.errors import UserError
-
 _MOD = 1_000_000_007
 
 
 def sample_documents(docs: DataFrame, fraction: float, seed: int) -> DataFrame:
-    if not 0 < fraction <= 1:
-        raise UserError(f"--sample must be a fraction in (0, 1], got {fraction}")
+    """The documents whose hash falls under ``fraction`` (in (0, 1], checked by CountConfig)."""
     key = F.coalesce(F.col("doc_id"), F.col("text"), F.col("parts"), F.col("example"))
     u = F.pmod(F.xxhash64(key, F.lit(int(seed))), F.lit(_MOD)) / F.lit(float(_MOD))
     return docs.where(u < F.lit(fraction))
@@ -28,9 +25,7 @@ DEDUP_KEYS = ("id", "url", "text")
 
 def dedup_documents(docs: DataFrame, by: str) -> DataFrame:
     """Keep one document per key (the one with the smallest text, so runs are reproducible);
-    quarantined records and documents without a key are never merged."""
-    if by not in DEDUP_KEYS:
-        raise UserError(f"--dedup must be one of {', '.join(DEDUP_KEYS)}, got {by!r}")
+    quarantined records and documents without a key are never merged. ``by``: one of DEDUP_KEYS."""
     text_key = F.coalesce(F.col("text"), F.col("parts"))
     key = {"id": F.col("doc_id"), "url": F.col("url"), "text": text_key}[by]
     keyed = docs.withColumn("_key", key)

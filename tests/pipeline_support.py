@@ -2,7 +2,6 @@
 test session, the label set, and a function that runs the job in-process."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -24,21 +23,21 @@ def spark_session():
 
 def labelset(name: str = "imagenet1k"):
     if name not in _LABELSET:
-        from classfreq.pipelines.count_classes import _load_labelset
-        _LABELSET[name] = _load_labelset(name)
+        from classfreq.synsets import load_labelset
+        _LABELSET[name] = load_labelset(name)
     return _LABELSET[name]
 
 
-def count(tmp_path: Path, inputs, source: str, *extra: str, warehouse: Path | None = None, out: Path | None = None):
-    """Run the counting job in-process (same code as spark-submit) and return its RunResult."""
-    from classfreq.pipelines import count_classes as cc
-    argv = []
-    for i in ([inputs] if isinstance(inputs, (str, Path)) else inputs):
-        argv += ["--input", str(i)]
-    argv += ["--source", source, "--out", str(out or tmp_path / "out"),
-             "--warehouse", str(warehouse or tmp_path / "wh.duckdb"), "--progress-interval", "0", *extra]
-    args = cc.add_arguments(argparse.ArgumentParser()).parse_args(argv)
-    return cc.run(args, spark_session())
+def count(tmp_path: Path, inputs, source: str, warehouse: Path | None = None, out: Path | str | None = None,
+          **options):
+    """Run the counting job in-process (same code as spark-submit) and return its RunResult;
+    ``options`` are CountConfig fields (``max_matches_per_class=3``, ``format="cc3m"``...)."""
+    from classfreq.pipelines.config import CountConfig
+    from classfreq.pipelines.count_classes import run
+    inputs = (inputs,) if isinstance(inputs, (str, Path)) else tuple(inputs)
+    config = CountConfig(inputs=inputs, source=source, out=out or tmp_path / "out",
+                         warehouse=warehouse or tmp_path / "wh.duckdb", progress_interval=0, **options)
+    return run(config, spark_session())
 
 
 def comparable(df: pd.DataFrame, table: str) -> pd.DataFrame:

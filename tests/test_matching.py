@@ -9,7 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from classfreq.pipelines.matching import FormMatcher, Hits, _may_hold_entity, match_reference, normalize_text, tokenize
+from classfreq.pipelines.matcher import Hits
+from classfreq.pipelines.matching import FormMatcher, _may_hold_entity, match_reference
+from classfreq.text import normalize_text, tokenize
 
 ENGINES = ["ahocorasick_rs", "pyahocorasick"]
 

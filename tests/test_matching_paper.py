@@ -1,10 +1,9 @@
 """Paper mode: CLIP names, raw text lowercased, NLTK word_tokenize, nested contiguous matches."""
 import nltk
 import pytest
+from matching_samples import all_captions
 
-from classfreq.pipelines.matching import FormMatcher
-from classfreq.pipelines.matching_samples import all_captions
-from classfreq.pipelines.paper_mode import paper_tokenize
+from classfreq.pipelines.paper_mode import PaperMatcher, paper_tokenize
 from classfreq.synsets import load_labelset
 
 
@@ -18,11 +17,11 @@ def test_needs_no_punkt_data(monkeypatch, tmp_path):
         nltk.data.find("tokenizers/punkt")
     assert paper_tokenize('A Hot-Dog, "Tiger Shark". Cannot!') == [
         "a", "hot-dog", ",", "``", "tiger", "shark", "''", ".", "can", "not", "!"]
-    assert counts(FormMatcher.paper(["tiger shark"]).match_batch(["The TIGER SHARK."])) == {(0, 0): 1}
+    assert counts(PaperMatcher(["tiger shark"]).match_batch(["The TIGER SHARK."])) == {(0, 0): 1}
 
 
 def test_paper_semantics():
-    m = FormMatcher.paper(["tiger shark", "tiger", "missile", "missile", "hot dog", "café"])
+    m = PaperMatcher(["tiger shark", "tiger", "missile", "missile", "hot dog", "café"])
     assert m.mode == "paper" and m.nested and m.form_pattern.tolist() == [0, 1, 2, 2, 3, 4]
     # "hot-dog" stays one token; "&nbsp;" is not decoded; "&amp;" splits into "&" "amp" ";";
     # no NFKC, so "cafe" + combining accent is not "café"; no plurals.
@@ -35,7 +34,7 @@ def test_paper_semantics():
 def test_paper_equals_plain_scan_on_real_captions(shared):
     names = [str(n) for n in load_labelset("imagenet1k").classes["name"]]
     texts = all_captions(shared)[::300]
-    hits = counts(FormMatcher.paper(names).match_batch(texts))
+    hits = counts(PaperMatcher(names).match_batch(texts))
     name_tokens = [paper_tokenize(n) for n in names]
     expected = {}
     for d, text in enumerate(texts):

@@ -1,9 +1,9 @@
 """The fast matcher equals the reference on the real shared captions with the full ImageNet-1k forms."""
 import numpy as np
 import pytest
+from matching_samples import all_captions, load_shared_captions
 
 from classfreq.pipelines.matching import FormMatcher, match_reference
-from classfreq.pipelines.matching_samples import all_captions, load_shared_captions
 from classfreq.synsets import load_labelset
 
 
@@ -20,8 +20,10 @@ def forms():
 def test_shared_captions_load(shared):
     sources = load_shared_captions(shared)
     sizes = {k: len(v) for k, v in sources.items()}
+    # llava_samples (PROVENANCE.txt): qa90 90 answers + 30x3 90 instructions and 90 outputs +
+    # caps_boxes 80 images with 5 COCO captions each (one has 6) = 90 + 180 + 401
     assert sizes == {"cc3m_val": 15_833, "coco_val2017": 25_014, "flickr8k": 40_460,
-                     "laion400m_sample": 10_000, "llava_samples": sizes["llava_samples"]}
+                     "laion400m_sample": 10_000, "llava_samples": 671}
     assert sizes["llava_samples"] > 500
     # the real captions exercise both paths: non-ASCII and entity-bearing documents exist
     texts = [t for t in all_captions(shared) if t]

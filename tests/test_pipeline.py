@@ -27,7 +27,8 @@ def reference_class_docs(texts_by_doc: dict, nested=False) -> dict:
     flat, owner = [], []
     for d in ids:
         for t in texts_by_doc[d]:
-            flat.append(t); owner.append(d)
+            flat.append(t)
+            owner.append(d)
     hits = match_reference(form_list, flat, nested=nested)
     for i, f in zip(hits.doc.tolist(), hits.form.tolist()):
         docs[int(form_class[f])].add(owner[i])
@@ -65,7 +66,7 @@ def test_cc12m_layout_gives_the_same_counts(shared, tmp_path):
 
 def test_laion_parquet_real_sample(shared, tmp_path):
     folder = shared / CAPTIONS / "laion400m_sample_img2dataset"
-    res = count(tmp_path, folder, "laion_sample", "--max-matches-per-class", "3")
+    res = count(tmp_path, folder, "laion_sample", max_matches_per_class=3)
     table = pq.read_table(folder / "test_10000.parquet").to_pandas()
     assert stats(res)["docs_read"] == 10000
     assert_invariant(res)
@@ -93,8 +94,8 @@ def test_laion_400m_and_2b_layouts_keep_ids_and_nsfw_fields(shared, tmp_path):
     pq.write_table(l400, tmp_path / "part-00000-400m.parquet")
     (tmp_path / "2b").mkdir()
     pq.write_table(l2b, tmp_path / "2b" / "part-00000.snappy.parquet")
-    a = count(tmp_path, tmp_path / "part-00000-400m.parquet", "l400", "--max-matches-per-class", "2")
-    b = count(tmp_path, tmp_path / "2b", "l2b", "--max-matches-per-class", "2")
+    a = count(tmp_path, tmp_path / "part-00000-400m.parquet", "l400", max_matches_per_class=2)
+    b = count(tmp_path, tmp_path / "2b", "l2b", max_matches_per_class=2)
     assert class_docs(a) == class_docs(b) == reference_class_docs({i: [t] for i, t in enumerate(texts)})
     ma, mb = a.tables["doc_matches"], b.tables["doc_matches"]
     assert ma.doc_id.astype(int).between(1000, 1000 + n).all() and set(ma.nsfw) <= {"UNLIKELY", "NSFW"}
@@ -107,8 +108,8 @@ def test_img2dataset_and_generic_parquet(shared, tmp_path):
                              "status": ["success"] * 1000}), tmp_path / "00000.parquet")
     pq.write_table(pa.table({"alt": texts, "uid": list(range(1000))}), tmp_path / "generic.parquet")
     a = count(tmp_path, tmp_path / "00000.parquet", "i2d")
-    b = count(tmp_path, tmp_path / "generic.parquet", "gen", "--format", "parquet",
-              "--text-column", "alt", "--id-column", "uid", "--dedup", "id")
+    b = count(tmp_path, tmp_path / "generic.parquet", "gen", format="parquet",
+              text_column="alt", id_column="uid", dedup="id")
     assert class_docs(a) == class_docs(b) and stats(a)["docs_read"] == 1000
 
 
@@ -116,10 +117,11 @@ def test_coco_captions_and_image_documents(shared, tmp_path):
     path = shared / CAPTIONS / "coco_val2017" / "captions_val2017.json"
     data = json.loads(path.read_text())
     per_caption = count(tmp_path, path, "coco")
-    per_image = count(tmp_path, path, "coco_img", "--doc-unit", "image")
+    per_image = count(tmp_path, path, "coco_img", doc_unit="image")
     assert stats(per_caption)["docs_read"] == len(data["annotations"]) == 25014
     assert stats(per_image)["docs_read"] == len({a["image_id"] for a in data["annotations"]}) == 5000
-    assert_invariant(per_caption); assert_invariant(per_image)
+    assert_invariant(per_caption)
+    assert_invariant(per_image)
     by_image = defaultdict(list)
     for a in data["annotations"]:
         by_image[a["image_id"]].append(a["caption"])
@@ -130,7 +132,7 @@ def test_coco_captions_and_image_documents(shared, tmp_path):
 def test_flickr_token_file_including_space_separated_lines(shared, tmp_path):
     path = shared / CAPTIONS / "flickr8k" / "Flickr8k.token.txt"
     res = count(tmp_path, path, "flickr8k")
-    img = count(tmp_path, path, "flickr8k_img", "--doc-unit", "image")
+    img = count(tmp_path, path, "flickr8k_img", doc_unit="image")
     assert stats(res)["docs_read"] == 40460 and stats(res)["docs_quarantined"] == 0
     assert stats(img)["docs_read"] == 8092
     by_image = defaultdict(list)
@@ -144,11 +146,14 @@ def test_flickr_token_file_including_space_separated_lines(shared, tmp_path):
 
 def test_llava_evaluation_jsonl_files(shared, tmp_path):
     folder = shared / CAPTIONS / "llava_samples"
-    qa90 = count(tmp_path, folder / "qa90_gpt4_answer.jsonl", "qa90", "--id-column", "question_id")
-    assert stats(qa90)["docs_read"] == 90 and stats(qa90)["docs_matched"] > 0
-    gpt4 = count(tmp_path, folder / "coco2014_val_gpt4_qa_30x3.jsonl", "gpt4qa", "--text-column", "output")
+    qa90 = count(tmp_path, folder / "qa90_gpt4_answer.jsonl", "qa90", id_column="question_id")
+    assert stats(qa90)["docs_read"] == 90 and stats(qa90)["docs_matched"] == 61
+    qa90_recs = [json.loads(ln) for ln in (folder / "qa90_gpt4_answer.jsonl").read_text().splitlines()]
+    assert class_docs(qa90) == reference_class_docs({r["question_id"]: [r["text"]] for r in qa90_recs})
+    gpt4 = count(tmp_path, folder / "coco2014_val_gpt4_qa_30x3.jsonl", "gpt4qa", text_column="output")
     assert stats(gpt4)["docs_read"] == 90 and stats(gpt4)["docs_quarantined"] == 0
-    caps = count(tmp_path, folder / "caps_boxes_coco2014_val_80.jsonl", "caps", "--text-column", "captions")
+    assert stats(gpt4)["docs_matched"] == 64 and stats(gpt4)["docs_unmatched"] == 26
+    caps = count(tmp_path, folder / "caps_boxes_coco2014_val_80.jsonl", "caps", text_column="captions")
     recs = [json.loads(ln) for ln in (folder / "caps_boxes_coco2014_val_80.jsonl").read_text().splitlines()]
     assert stats(caps)["docs_read"] == 80
     assert class_docs(caps) == reference_class_docs({r["id"] + str(i): r["captions"] for i, r in enumerate(recs)})
@@ -180,7 +185,7 @@ def test_llava_training_json_array_counts_per_role(tmp_path):
     path = tmp_path / "llava_v1_5_mix665k.json"
     path.write_bytes(raw)
     assert len(list(iter_records(open(path, "rb"), block=64))) == 7
-    res = count(tmp_path, path, "llava", "--max-matches-per-class", "5")
+    res = count(tmp_path, path, "llava", max_matches_per_class=5)
     s = stats(res)
     assert s["docs_read"] == 7 and s["docs_quarantined"] == 3
     assert_invariant(res)
@@ -192,7 +197,7 @@ def test_llava_training_json_array_counts_per_role(tmp_path):
     cc = res.tables["class_counts"].set_index(["role", "class_index"]).docs
     assert cc[("human", goldfish)] == 2 and cc[("gpt", goldfish)] == 1 and cc[("all", goldfish)] == 2
     assert "<image>" not in " ".join(res.tables["doc_matches"].text)
-    only_gpt = count(tmp_path, path, "llava_gpt", "--roles", "gpt")
+    only_gpt = count(tmp_path, path, "llava_gpt", roles=("gpt",))
     cg = only_gpt.tables["class_counts"].set_index(["role", "class_index"]).docs
     assert cg[("all", goldfish)] == 1 and "human" not in set(only_gpt.tables["class_counts"].role)
 
@@ -209,7 +214,7 @@ def test_quarantine_and_odd_but_valid_documents(tmp_path):
               b'{"text": "bad bytes \xff\xfe goldfish"}', b'{"text": null}']
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n\n")
-    res = count(tmp_path, path, "mixed", "--format", "jsonl")
+    res = count(tmp_path, path, "mixed", format="jsonl")
     s = stats(res)
     assert s["docs_read"] == len(lines) and s["docs_quarantined"] == 7
     assert s["docs_matched"] == 5 and s["docs_unmatched"] == 3
@@ -225,11 +230,15 @@ def test_csv_with_text_column_and_malformed_rows(tmp_path):
     path = tmp_path / "captions.csv"
     path.write_text('id,caption,url\n1,"A goldfish, in a bowl",http://a\n2,a tabby cat,http://b\n'
                     '3,"unterminated quote,http://c\n4,too,many,fields,here\n5,,http://e\n', encoding="utf-8")
-    res = count(tmp_path, path, "csv", "--text-column", "caption", "--id-column", "id", "--max-matches-per-class", "2")
+    res = count(tmp_path, path, "csv", text_column="caption", id_column="id", max_matches_per_class=2)
     s = stats(res)
-    assert s["docs_read"] == 5 and s["docs_quarantined"] == 2 and s["docs_matched"] >= 1
+    # rows 1 (goldfish) and 2 (tabby cat) match; 5 (empty caption) is a valid unmatched document
+    assert s["docs_read"] == 5 and s["docs_quarantined"] == 2 and s["docs_matched"] == 2 and s["docs_unmatched"] == 1
     assert_invariant(res)
-    assert set(res.tables["doc_matches"].url) <= {"http://a", "http://b"}
+    assert set(res.tables["doc_matches"].url) == {"http://a", "http://b"}
+    assert set(res.tables["doc_matches"].doc_id) == {"1", "2"}
+    q = res.tables["quarantine"]  # row 3 (unterminated quote) and row 4 (five fields)
+    assert q.reason.str.startswith("malformed CSV record").all() and q.n.tolist() == [1, 1]
 
 
 def test_unreadable_files_are_reported_and_the_job_finishes(shared, tmp_path):
@@ -251,7 +260,7 @@ def test_unreadable_files_are_reported_and_the_job_finishes(shared, tmp_path):
     whole = gzip.compress("".join(f"a tabby cat {i}\thttp://y/{i * 7919}\n" for i in range(5000)).encode())
     (tsv / "b.tsv.gz").write_bytes(whole[: len(whole) // 2])  # truncated gzip
     (tsv / "c.tsv.gz").write_bytes(b"this is not gzip at all")
-    res = count(tmp_path, tsv, "gz", "--format", "cc3m")
+    res = count(tmp_path, tsv, "gz", format="cc3m")
     s = stats(res)
     assert s["files_failed"] == 2 and s["docs_read"] == 100 and s["docs_matched"] == 100
     assert_invariant(res)
@@ -267,8 +276,8 @@ def test_hadoop_uris_go_through_spark_and_the_jvm_filesystem(shared, tmp_path):
     (folder / "part-0.tsv").write_text("\n".join(lines[:1000]) + "\n", encoding="utf-8")
     (folder / "part-1.tsv").write_text("\n".join(lines[1000:]) + "\n", encoding="utf-8")
     (folder / "part-2.tsv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode())[:300])
-    local = count(tmp_path, [folder / "part-0.tsv", folder / "part-1.tsv"], "local", "--format", "cc3m")
-    uri = count(tmp_path, f"file://{folder}/part-*", "uri", "--format", "cc3m")
+    local = count(tmp_path, [folder / "part-0.tsv", folder / "part-1.tsv"], "local", format="cc3m")
+    uri = count(tmp_path, f"file://{folder}/part-*", "uri", format="cc3m")
     assert class_docs(uri) == class_docs(local) and stats(uri)["docs_read"] == 2000
     assert stats(uri)["files_failed"] == 1
     llava = tmp_path / "llava.json"
@@ -285,12 +294,12 @@ def test_hadoop_uris_go_through_spark_and_the_jvm_filesystem(shared, tmp_path):
 def test_parquet_invalid_utf8_null_and_non_string_text_are_quarantined(tmp_path):
     texts = [b"a goldfish", b"bad \xff\xfe goldfish", None, b"", "金魚 goldfish".encode()]
     pq.write_table(pa.table({"TEXT": pa.array(texts, pa.binary()), "URL": ["u"] * 5}), tmp_path / "bin.parquet")
-    res = count(tmp_path, tmp_path / "bin.parquet", "bin", "--format", "laion")
+    res = count(tmp_path, tmp_path / "bin.parquet", "bin", format="laion")
     s = stats(res)
     assert (s["docs_read"], s["docs_quarantined"], s["docs_matched"], s["docs_unmatched"]) == (5, 2, 2, 1)
     assert set(res.tables["quarantine"].reason) == {"invalid UTF-8 bytes", "record without a text field ('TEXT')"}
     pq.write_table(pa.table({"TEXT": [1, 2, 3]}), tmp_path / "ints.parquet")
-    res = count(tmp_path, tmp_path / "ints.parquet", "ints", "--format", "laion")
+    res = count(tmp_path, tmp_path / "ints.parquet", "ints", format="laion")
     assert stats(res)["docs_quarantined"] == 3 and res.tables["quarantine"].reason.str.startswith("non-string text").all()
     assert_invariant(res)
 
@@ -303,9 +312,9 @@ def test_csv_files_with_different_headers_are_refused(tmp_path):
     a.write_text("id,caption\n1,a goldfish\n", encoding="utf-8")
     b.write_text("caption,id\na tabby cat,2\n", encoding="utf-8")
     with pytest.raises(UserError, match="differs"):
-        count(tmp_path, [a, b], "csv2", "--text-column", "caption")
+        count(tmp_path, [a, b], "csv2", text_column="caption")
     b.write_text("id,caption\n2,a tabby cat\n", encoding="utf-8")
-    res = count(tmp_path, [a, b], "csv2", "--text-column", "caption")
+    res = count(tmp_path, [a, b], "csv2", text_column="caption")
     assert stats(res)["docs_read"] == 2 and stats(res)["docs_matched"] == 2
 
 
@@ -317,13 +326,13 @@ def test_generic_parquet_list_of_strings_is_several_captions_of_one_document(sha
     caps = [r["captions"] for r in recs]
     path = tmp_path / "captions.parquet"
     pq.write_table(pa.table({"id": ids + ["empty", "hole"], "captions": caps + [[], ["a goldfish", None]]}), path)
-    res = count(tmp_path, path, "caps_pq", "--format", "parquet", "--text-column", "captions")
+    res = count(tmp_path, path, "caps_pq", format="parquet", text_column="captions")
     s = stats(res)
     assert s["docs_read"] == 82 and s["docs_quarantined"] == 2
     assert_invariant(res)
     assert class_docs(res) == reference_class_docs(dict(zip(ids, caps)))
     # the same list column under another Parquet layout (--text-column picks it there too)
-    i2d = count(tmp_path, path, "caps_i2d", "--format", "img2dataset", "--text-column", "captions")
+    i2d = count(tmp_path, path, "caps_i2d", format="img2dataset", text_column="captions")
     assert class_docs(i2d) == class_docs(res)
 
 
@@ -331,7 +340,7 @@ def test_a_lone_carriage_return_inside_a_caption_does_not_split_the_record(tmp_p
     path = tmp_path / "cr.tsv"
     # a CRLF line end (stripped) and a lone "\r" inside a caption (kept: one document)
     path.write_bytes(b"a goldfish\rin a bowl\thttp://a\r\na tabby cat\thttp://b\n")
-    res = count(tmp_path, path, "cr", "--format", "cc3m", "--max-matches-per-class", "2")
+    res = count(tmp_path, path, "cr", format="cc3m", max_matches_per_class=2)
     s = stats(res)
     assert s["docs_read"] == 2 and s["docs_quarantined"] == 0 and s["docs_matched"] == 2
     assert set(res.tables["doc_matches"].url) == {"http://a", "http://b"}

@@ -106,14 +106,15 @@ def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, stand
         apps = json.load(r)
     assert [a["name"] for a in apps.get("completedapps", []) + apps.get("activeapps", [])] == ["classfreq-count"]
 
-    local = count(tmp_path, data, "cc3m_cluster", "--partitions", "1")
+    local = count(tmp_path, data, "cc3m_cluster", partitions=1)
     con = duckdb.connect(str(wh), read_only=True)
     try:
         for table in ("counts", "class_counts"):
             remote = con.execute(f"SELECT * FROM {table}").fetchdf()
             mine = local.tables[table][list(remote.columns)]
-            pd.testing.assert_frame_equal(comparable(remote, table).drop(columns=["docs_est", "docs_est_lo", "docs_est_hi"], errors="ignore"),
-                                          comparable(mine, table).drop(columns=["docs_est", "docs_est_lo", "docs_est_hi"], errors="ignore"),
+            estimates = ["docs_est", "docs_est_lo", "docs_est_hi"]
+            pd.testing.assert_frame_equal(comparable(remote, table).drop(columns=estimates, errors="ignore"),
+                                          comparable(mine, table).drop(columns=estimates, errors="ignore"),
                                           check_dtype=False)
         assert con.execute("SELECT docs_read FROM source_stats").fetchone()[0] == 6000
         # the job really ran on the cluster, not on an embedded local master

@@ -1,0 +1,146 @@
+"""Raw records to documents: the helpers every record parser shares, `parse_batches` (the
+mapInArrow body that runs a format's parser inside Spark tasks) and `read_lines` / `LineReader`,
+which hand a line format's files to it. Each format's parser lives in its ``format_<name>.py``.
+
+A parser is ``parse(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions) -> None``: it adds
+one document or one quarantine entry to ``buf`` (a blank record is no record). Reasons are fixed
+strings (the quarantine table groups by them), with a detail in brackets.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import partial
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from classfreq.pipelines.documents import ALL_ROLE, DOC_DDL, DocBuffer
+from classfreq.pipelines.reader import Documents, Probe, Reader, ReadOptions
+
+INVALID_UTF8 = "invalid UTF-8 bytes"
+MALFORMED_JSON = "malformed JSON record"
+MALFORMED_TSV = "malformed TSV record (no tab between fields)"
+NO_TEXT = "record without a text field"
+NON_STRING = "non-string text"
+
+Parser = Callable[[bytes, DocBuffer, str, ReadOptions], None]
+
+
+def decode(raw: bytes, buf: DocBuffer, file: str) -> str | None:
+    """The record as text, or None after quarantining it as invalid UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        buf.quarantine(INVALID_UTF8, raw, file)
+        return None
+
+
+def as_id(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_caption_url(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions, caption_first: bool = True) -> None:
+    """A TSV line of two fields, a caption and its URL (the URL is also the document id)."""
+    line = decode(raw, buf, file)
+    if line is None:
+        return
+    first, tab, second = line.rstrip("\r\n").partition("\t")
+    if not tab:
+        buf.quarantine(MALFORMED_TSV, line, file)
+        return
+    caption, url = (first, second) if caption_first else (second, first)
+    buf.add(doc_id=url, text=caption, url=url, file=file)
+
+
+def load_json_object(raw: bytes, buf: DocBuffer, file: str) -> dict | None:
+    """The record as a JSON object, or None after quarantining it (bad UTF-8, bad JSON, not an object)."""
+    text = decode(raw, buf, file)
+    if text is None:
+        return None
+    try:
+        rec = json.loads(text)
+    except ValueError as exc:
+        buf.quarantine(MALFORMED_JSON, f"{exc}: {text}", file)
+        return None
+    if not isinstance(rec, dict):
+        buf.quarantine(MALFORMED_JSON + " (not an object)", text, file)
+        return None
+    return rec
+
+
+def _url(rec: dict):
+    for key in ("url", "URL"):
+        if isinstance(rec.get(key), str):
+            return rec[key]
+    return None
+
+
+def add_generic(rec: dict, raw, buf: DocBuffer, file: str, opt: ReadOptions) -> None:
+    """A flat record with the text under --text-column (a string, or a list of strings)."""
+    col = opt.text_column or "text"
+    if col not in rec or rec[col] is None:
+        buf.quarantine(f"{NO_TEXT} ({col!r})", raw, file, as_id(rec.get(opt.id_column or "id")))
+        return
+    value = rec[col]
+    doc_id = as_id(rec.get(opt.id_column or "id"))
+    nsfw = rec.get("NSFW")
+    punsafe = rec.get("punsafe")
+    extras = dict(url=_url(rec), nsfw=nsfw if isinstance(nsfw, str) else None,
+                  punsafe=float(punsafe) if isinstance(punsafe, (int, float)) else None, file=file)
+    if isinstance(value, str):
+        buf.add(doc_id=doc_id, text=value, **extras)
+    elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        buf.add(doc_id=doc_id, parts=[{"role": ALL_ROLE, "text": v} for v in value], **extras)
+    else:
+        buf.quarantine(f"{NON_STRING} ({col!r} is {type(value).__name__})", raw, file, doc_id)
+
+
+def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line"):
+    """mapInArrow body: batches of (raw binary `column`, file) -> batches of DOC_SCHEMA."""
+    for batch in batches:
+        buf = DocBuffer()
+        raws = batch.column(column).to_pylist()
+        files = batch.column("file").to_pylist()
+        for raw, file in zip(raws, files):
+            if raw is None or not raw.strip():
+                continue  # a blank line is not a record
+            parse(raw, buf, file, opt)
+        yield buf.to_batch()
+
+
+def read_lines(spark, files: list[str], parse: Parser, options: ReadOptions) -> DataFrame:
+    """Line formats: Spark reads the lines (any Hadoop URI, gzip included) as raw bytes and
+    ``parse`` turns each into a document or a quarantine entry in Python (so invalid UTF-8 is
+    seen, not replaced)."""
+    # records end at "\n" only (a trailing "\r" is stripped by the parsers): Hadoop's default also
+    # splits on a lone "\r", which real captions contain, and would cut one record in two
+    lines = spark.read.option("lineSep", "\n").text(files).select(
+        F.col("value").cast("binary").alias("line"), F.col("_metadata.file_path").alias("file"))
+    return lines.mapInArrow(partial(parse_batches, parse=parse, opt=options), DOC_DDL)
+
+
+class LineReader(Reader):
+    """A format with one record per line: subclasses set ``name``, ``detect`` and ``parse_record``
+    (a ``staticmethod`` of a module-level function, which Spark ships to executors by reference)."""
+
+    parts: bool = False  # whether its documents can have parts
+    parse_record: Parser
+
+    def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
+        return Documents(read_lines(spark, files, self.parse_record, options), has_parts=self.parts)
+
+
+class CaptionUrlReader(LineReader):
+    """A TSV without header of two fields, a caption and its URL; ``caption_first`` gives their order
+    (detected: a first line that starts with http:// or https:// has the URL first)."""
+
+    caption_first: bool
+
+    @property
+    def parse_record(self) -> Parser:
+        return partial(parse_caption_url, caption_first=self.caption_first)
+
+    def detect(self, probe: Probe) -> bool:
+        url_first = probe.first_line.lower().startswith((b"http://", b"https://"))
+        return probe.name.endswith(".tsv") and url_first != self.caption_first

@@ -1,0 +1,98 @@
+"""Fuzz test of the streaming JSON array splitter against json.loads: random documents (nested
+arrays and objects, escaped quotes and backslashes, unicode, decoy keys and brackets inside
+strings, random white space) split with random block sizes must give exactly the elements that
+json.loads finds. Seeded, a few seconds."""
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import pytest
+
+from classfreq.pipelines.json_array_splitter import JsonLayoutError, iter_records
+
+# string pieces chosen to break a splitter that looks at bytes without tracking strings and escapes
+DECOYS = ['"conversations": [', '"annotations": [', "]", "}", "[", "{", ",", ":", '\\"', "\\", "\\\\", '"',
+          "\\u0022", "\\n", "annotations", "conversations"]
+CHARS = ["a", "Z", "0", " ", "/", "é", "寿司", "🌭", "\u2028", "\x00", "\n", "\t", "\x7f", "Ω"]
+WHITESPACE = ["", "", "", " ", "\n", "\t", "\r\n", "  "]
+
+
+def random_string(rng: random.Random) -> str:
+    return "".join(rng.choice(DECOYS if rng.random() < 0.3 else CHARS) for _ in range(rng.randint(0, 8)))
+
+
+def random_value(rng: random.Random, depth: int = 0):
+    kind = rng.random()
+    if depth >= 4 or kind < 0.35:
+        return rng.choice([random_string(rng), random_string(rng), rng.randint(-10**12, 10**12),
+                           rng.random() * 1e6, True, False, None])
+    if kind < 0.65:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return {random_string(rng): random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+
+
+def dump(value, rng: random.Random) -> str:
+    """JSON text of ``value`` with random white space around every structural character."""
+    def ws() -> str:
+        return rng.choice(WHITESPACE)
+
+    if isinstance(value, list):
+        return "[" + ws() + ("," + ws()).join(dump(v, rng) + ws() for v in value) + "]"
+    if isinstance(value, dict):
+        items = (json.dumps(k, ensure_ascii=rng.random() < 0.5) + ws() + ":" + ws() + dump(v, rng) + ws()
+                 for k, v in value.items())
+        return "{" + ws() + ("," + ws()).join(items) + "}"
+    return json.dumps(value, ensure_ascii=rng.random() < 0.5)
+
+
+def split(data: bytes, block: int, member: str | None = None) -> list:
+    return [json.loads(record) for record in iter_records(io.BytesIO(data), member=member, block=block)]
+
+
+def test_top_level_arrays_split_like_json_loads():
+    rng = random.Random(20240611)
+    for _ in range(400):
+        records = [random_value(rng, depth=1) for _ in range(rng.randint(0, 12))]
+        data = (rng.choice(WHITESPACE) + dump(records, rng) + rng.choice(WHITESPACE)).encode("utf-8")
+        expected = json.loads(data)
+        for block in (rng.randint(1, 8), rng.randint(9, 200), 1 << 20):
+            assert split(data, block) == expected, (block, data)
+
+
+def test_member_array_of_an_object_splits_like_json_loads():
+    """COCO layout: the array under "annotations", after decoys at depth 0 and deeper: a nested
+    "annotations" key, a string value "annotations", brackets and keys inside strings."""
+    rng = random.Random(7)
+    for _ in range(300):
+        records = [random_value(rng, depth=1) for _ in range(rng.randint(0, 10))]
+        before = {f"k{i}": random_value(rng, depth=1) for i in range(rng.randint(0, 3))}
+        before["info"] = {"annotations": [random_value(rng, 2)], "x": "annotations"}
+        before["note"] = 'say "annotations": [1, 2] here'
+        after = {f"z{i}": random_value(rng, depth=1) for i in range(rng.randint(0, 3))}
+        doc = {**before, "annotations": records, **after}
+        data = dump(doc, rng).encode("utf-8")
+        expected = json.loads(data)["annotations"]
+        for block in (rng.randint(1, 8), rng.randint(9, 200), 1 << 20):
+            assert split(data, block, member="annotations") == expected, (block, data)
+
+
+def test_escapes_at_every_block_boundary():
+    """A backslash or quote that ends a block must be read together with the next block."""
+    records = [{"value": 'a \\" b \\\\', "q": '"conversations": ["x"]'}, ["\\", '"', "]"], "\\\\\\\"", {}]
+    data = json.dumps(records).encode()
+    for block in range(1, len(data) + 2):
+        assert split(data, block) == records, block
+
+
+def test_layout_errors():
+    with pytest.raises(JsonLayoutError, match="does not start with a JSON array"):
+        split(b'{"a": 1}', 4)
+    with pytest.raises(JsonLayoutError, match="has no 'annotations' array"):
+        split(b'{"info": {"annotations": []}, "x": "annotations"}', 5, member="annotations")
+    with pytest.raises(JsonLayoutError, match="is not an array"):
+        split(b'{"annotations": {"a": 1}}', 3, member="annotations")
+    with pytest.raises(JsonLayoutError, match="empty"):
+        split(b"  \n ", 2)
+    assert split(b"[ ]", 1) == [] and split(b'{"annotations": []}', 2, member="annotations") == []
