@@ -76,20 +76,28 @@ def _delete_insert(con, table: str, rows: pd.DataFrame | None, where: dict, parq
     con.execute(f"DELETE FROM {table} WHERE {condition}", list(where.values()))
     if parquet is not None:
         src = f"read_parquet('{_sql_str(str(parquet))}', union_by_name = true)"
-        present = set(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
+        present = list(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
     elif rows is not None:
+        if rows.empty and not len(rows.columns):
+            return 0
         con.register("_classfreq_new_rows", rows)
-        src, present = "_classfreq_new_rows", set(rows.columns)
+        src, present = "_classfreq_new_rows", list(rows.columns)
     else:
         return 0
     try:
-        select = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in cols)
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM {src}")
-        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
+        return _insert_by_name(con, table, src, [c for c in present if c in cols])
     finally:
         if parquet is None:
             con.unregister("_classfreq_new_rows")
+
+
+def _insert_by_name(con, table: str, src: str, columns: list[str]) -> int:
+    """Insert the named columns of `src` into the same-named columns of `table` (the others NULL);
+    columns of `src` that the table lacks are not selected. Returns the rows inserted."""
+    if not columns:
+        raise ValueError(f"the new rows for {table} share no column with it")
+    select = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(f"INSERT INTO {table} BY NAME SELECT {select} FROM {src}").fetchone()[0]
 
 
 def new_run_id(kind: str) -> str:
