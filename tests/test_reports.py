@@ -3,6 +3,7 @@ on the same joined real data (bethgelab LAION-400M counts x published per-class 
 from __future__ import annotations
 
 import json
+import re
 
 import _reports_warehouse as W
 import numpy as np
@@ -279,6 +280,11 @@ def test_report_files_and_escaping(wh, tmp_path):
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html_text      # the caption, as text
     assert "&lt;script&gt;window.__xss_note = 1&lt;/script&gt;" in html_text  # the mix note, as text
     assert "cdn" not in html_text.lower().split("<script>")[0]
+    # every section of the registry, in its order (all have content with this fixture)
+    from classfreq.reports.sections import SECTIONS
+    ids = re.findall(r'<section id="([a-z]+)">', html_text)
+    assert ids == ["headline", "scatter", "longtail", "classes", "recommendations", "coverage", "provenance"]
+    assert len(ids) == len(SECTIONS)
     for f in ("tables/headline.csv", "charts/scatter.png", "charts/scatter.svg", "charts/longtail.svg",
               "recommendations/candidates.parquet", "recommendations/allocation.csv"):
         assert (tmp_path / "rep" / f).stat().st_size > 0
