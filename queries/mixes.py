@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from classfreq.errors import UserError
 from classfreq.queries.warehouse import replace_rows
@@ -92,14 +93,6 @@ def _entry_rows(entry: dict, where: str) -> list[dict]:
     return rows
 
 
-def _yaml_error():
-    try:
-        import yaml
-        return yaml.YAMLError
-    except ImportError:
-        return ValueError
-
-
 def read_mix_file(path: str | Path) -> pd.DataFrame:
     """Rows for the `mixes` table from a YAML, JSON or CSV mix file."""
     path = Path(path)
@@ -120,17 +113,12 @@ def read_mix_file(path: str | Path) -> pd.DataFrame:
     text = path.read_text()
     try:
         if suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise UserError(f"{path}: reading YAML needs PyYAML (pip install pyyaml); "
-                                f"or write the mix as .json or .csv") from None
             data = yaml.safe_load(text)
         elif suffix == ".json":
             data = json.loads(text)
         else:
             raise UserError(f"{path}: mix files are .yaml, .yml, .json or .csv")
-    except (json.JSONDecodeError, ValueError, _yaml_error()) as exc:
+    except (json.JSONDecodeError, ValueError, yaml.YAMLError) as exc:
         raise UserError(f"{path} cannot be parsed ({exc})") from exc
     entries = data.get("mixes", [data]) if isinstance(data, dict) else data
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

@@ -55,17 +55,22 @@ def replace_tables(con: duckdb.DuckDBPyConnection, slices: list[tuple]) -> list[
     """`replace_rows` for several tables at once, all in ONE transaction: a run that writes
     counts, class counts and source stats is either wholly in the warehouse or not at all.
     Each slice is (table, rows, where) or (table, rows, where, parquet)."""
+    views: list[str] = []  # DataFrames registered for the inserts, dropped once the transaction has ended
     con.execute("BEGIN TRANSACTION")
     try:
-        inserted = [_delete_insert(con, *s) for s in slices]
+        inserted = [_delete_insert(con, views, *s) for s in slices]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    finally:
+        # after the ROLLBACK: inside an aborted transaction unregister itself fails and hides the real error
+        for name in views:
+            con.unregister(name)
     return inserted
 
 
-def _delete_insert(con, table: str, rows: pd.DataFrame | None, where: dict, parquet=None) -> int:
+def _delete_insert(con, views: list[str], table: str, rows: pd.DataFrame | None, where: dict, parquet=None) -> int:
     cols = table_columns(con, table)
     if not cols:
         raise ValueError(f"unknown warehouse table {table!r}")
@@ -76,20 +81,25 @@ def _delete_insert(con, table: str, rows: pd.DataFrame | None, where: dict, parq
     con.execute(f"DELETE FROM {table} WHERE {condition}", list(where.values()))
     if parquet is not None:
         src = f"read_parquet('{_sql_str(str(parquet))}', union_by_name = true)"
-        present = set(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
+        present = list(con.execute(f"SELECT * FROM {src} LIMIT 0").fetchdf().columns)
     elif rows is not None:
-        con.register("_classfreq_new_rows", rows)
-        src, present = "_classfreq_new_rows", set(rows.columns)
+        if rows.empty and not len(rows.columns):
+            return 0
+        src, present = f"_classfreq_new_rows_{len(views)}", list(rows.columns)
+        con.register(src, rows)
+        views.append(src)
     else:
         return 0
-    try:
-        select = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in cols)
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM {src}")
-        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
-    finally:
-        if parquet is None:
-            con.unregister("_classfreq_new_rows")
+    return _insert_by_name(con, table, src, [c for c in present if c in cols])
+
+
+def _insert_by_name(con, table: str, src: str, columns: list[str]) -> int:
+    """Insert the named columns of `src` into the same-named columns of `table` (the others NULL);
+    columns of `src` that the table lacks are not selected. Returns the rows inserted."""
+    if not columns:
+        raise ValueError(f"the new rows for {table} share no column with it")
+    select = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(f"INSERT INTO {table} BY NAME SELECT {select} FROM {src}").fetchone()[0]
 
 
 def new_run_id(kind: str) -> str:

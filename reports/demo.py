@@ -14,6 +14,13 @@ import time
 from pathlib import Path
 
 from classfreq.errors import UserError
+from classfreq.models.imports import import_bethgelab_accuracies, pretraining_dataset
+from classfreq.queries.imports import import_bethgelab_counts
+from classfreq.queries.mixes import read_mix_file, write_mixes
+from classfreq.queries.warehouse import connect
+from classfreq.reports.configs import AnalysisOptions, DemoConfig
+from classfreq.reports.report import build_report
+from classfreq.synsets import ensure_labelset_tables, load_labelset
 
 # our sources: (name, folder under captions/, counter --format)
 CAPTION_SOURCES = [("cc3m_val", "cc3m_val", "cc3m"), ("coco_val2017", "coco_val2017", "coco"),
@@ -69,54 +76,62 @@ def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_
     return lines
 
 
-def run_demo(shared: str | Path, out: str | Path, warehouse: str | Path, n_boot: int = 1000,
-             skip_count: bool = False, budget: int = 100_000) -> dict:
-    from classfreq.models.imports import import_bethgelab_accuracies, pretraining_dataset
-    from classfreq.queries.imports import import_bethgelab_counts
-    from classfreq.queries.mixes import read_mix_file, write_mixes
-    from classfreq.queries.warehouse import connect
-    from classfreq.reports.analysis import Options
-    from classfreq.reports.report import ReportOptions, build_report
-    from classfreq.synsets import load_labelset, write_labelset_tables
-
-    shared, out, warehouse = Path(shared), Path(out), Path(warehouse)
-    if not shared.is_dir():
-        raise UserError(f"data folder {shared} does not exist; pass --shared with the real data folder (../shared/data)")
+def run_demo(config: DemoConfig) -> dict:
+    shared, out, warehouse = Path(config.shared), Path(config.out), Path(config.warehouse)
     out.mkdir(parents=True, exist_ok=True)
     t0 = _step("label set imagenet1k -> warehouse")
-    ls = load_labelset("imagenet1k")
-    con = connect(warehouse)
-    try:
-        write_labelset_tables(con, ls)
-    finally:
-        con.close()
-    if not skip_count:
+    ls = _labelset_in_warehouse(warehouse, "imagenet1k")
+    if not config.skip_count:
         _step(f"counting {shared / 'captions'} with the Spark counter (local mode)")
-        count_captions(shared, out, warehouse, "imagenet1k")
+        count_captions(shared, out, warehouse, ls.name)
     con = connect(warehouse)
     try:
         _step("importing bethgelab counts")
-        bdir = shared / "reference" / "bethgelab"
-        for f in sorted(bdir.glob("imagenet_*_search_counts.json")):
-            r = import_bethgelab_counts(con, f, labelset="imagenet1k", version=ls.version)
-            print(f"[demo]   {r['count_key']}: {r['rows']} classes", flush=True)
+        _import_counts(con, shared / "reference" / "bethgelab", ls)
         _step("importing published per-class accuracies (CLIP models trained on LAION-400M)")
-        models = import_bethgelab_accuracies(con, bdir / "imagenet_ensemble_results.json", ls, n_per_class=50,
-                                             models=[PRETRAINING])
-        models = [m for m in models if pretraining_dataset(m) == PRETRAINING]
-        print(f"[demo]   models: {', '.join(models)}", flush=True)
-        mix_file = out / "mixes" / "openclip_laion400m.yaml"
-        mix_file.parent.mkdir(parents=True, exist_ok=True)
-        mix_file.write_text(MIX_YAML.format(models="[" + ", ".join(models) + "]"))
-        for w in write_mixes(con, read_mix_file(mix_file)):
-            print(f"[demo]   warning: {w}", flush=True)
+        models = _import_accuracies(con, shared / "reference" / "bethgelab", ls)
+        _declare_mix(con, out / "mixes" / "openclip_laion400m.yaml", models)
         _step("analysis, recommendations, report")
-        res = build_report(con, out / "report", Options(n_boot=n_boot, models=models, labelset=ls.name, version=ls.version),
-                           ReportOptions(budget=budget))
+        res = build_report(con, out / "report",
+                           AnalysisOptions(n_boot=config.n_boot, models=tuple(models), labelset=ls.name,
+                                           version=ls.version).validate())
     finally:
         con.close()
     res["seconds"] = time.monotonic() - t0
     return res
+
+
+def _labelset_in_warehouse(warehouse: Path, name: str):
+    """The label set, written into the warehouse unless it is there already."""
+    ls = load_labelset(name)
+    con = connect(warehouse)
+    try:
+        ensure_labelset_tables(con, ls)
+    finally:
+        con.close()
+    return ls
+
+
+def _import_counts(con, bethgelab: Path, ls) -> None:
+    for f in sorted(bethgelab.glob("imagenet_*_search_counts.json")):
+        r = import_bethgelab_counts(con, f, labelset=ls.name, version=ls.version)
+        print(f"[demo]   {r['count_key']}: {r['rows']} classes", flush=True)
+
+
+def _import_accuracies(con, bethgelab: Path, ls) -> list[str]:
+    """The published accuracies of the CLIP models trained on LAION-400M; returns their names."""
+    models = import_bethgelab_accuracies(con, bethgelab / "imagenet_ensemble_results.json", ls, n_per_class=50,
+                                         models=[PRETRAINING])
+    models = [m for m in models if pretraining_dataset(m) == PRETRAINING]
+    print(f"[demo]   models: {', '.join(models)}", flush=True)
+    return models
+
+
+def _declare_mix(con, mix_file: Path, models: list[str]) -> None:
+    mix_file.parent.mkdir(parents=True, exist_ok=True)
+    mix_file.write_text(MIX_YAML.format(models="[" + ", ".join(models) + "]"))
+    for w in write_mixes(con, read_mix_file(mix_file)):
+        print(f"[demo]   warning: {w}", flush=True)
 
 
 def print_result(res: dict) -> None:

@@ -121,8 +121,9 @@ def logit_fit(x, correct, n, max_iter: int = 100, tol: float = 1e-10) -> LogitFi
     y = c / n
     beta = np.zeros(2)
     beta[0] = special.logit(np.clip(y.mean(), 1e-3, 1 - 1e-3))
-    converged, it = False, 0
-    for it in range(1, max_iter + 1):
+    converged, iterations = False, 0
+    while iterations < max_iter and not converged:  # iteratively reweighted least squares
+        iterations += 1
         eta = X @ beta
         mu = special.expit(eta)
         w = n * mu * (1 - mu)
@@ -130,11 +131,8 @@ def logit_fit(x, correct, n, max_iter: int = 100, tol: float = 1e-10) -> LogitFi
         z = eta + (y - mu) / np.maximum(mu * (1 - mu), 1e-12)
         XtW = X.T * w
         new = np.linalg.solve(XtW @ X, XtW @ z)
-        step = np.max(np.abs(new - beta))
+        converged = bool(np.max(np.abs(new - beta)) < tol)
         beta = new
-        if step < tol:
-            converged = True
-            break
     eta = X @ beta
     mu = special.expit(eta)
     w = n * mu * (1 - mu)
@@ -148,7 +146,7 @@ def logit_fit(x, correct, n, max_iter: int = 100, tol: float = 1e-10) -> LogitFi
     emp, v = empirical_logit(c, n)
     tau2 = max(0.0, float(np.mean((emp - eta) ** 2 - v)))
     return LogitFit(float(beta[0]), float(beta[1]), cov, cov_bin, float(phi), tau2,
-                    float(2 * dev_terms.sum()), it, converged)
+                    float(2 * dev_terms.sum()), iterations, converged)
 
 
 def binned_means(x, y, bins: int = 10) -> list[dict]:

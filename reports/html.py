@@ -1,30 +1,24 @@
 """Write the report: one self-contained HTML file (Vega libraries inlined, no network) plus the
 same tables as CSV and the charts as PNG/SVG files beside it.
 
-All text from the data (class names, captions, sources) reaches the page either HTML-escaped in
-tables or inside JSON that the browser parses (with '<', '>' and '&' escaped as \\u003c etc.), so
-a caption such as '<script>' shows as text and never runs. Vega's tooltips escape HTML as well.
+The page is the jinja2 template templates/report.html.j2, rendered with autoescape: every value
+is HTML-escaped by default. The only exceptions are the two filters for <script> content:
+`script_json` (the chart specs: JSON with '<', '>' and '&' written as \\u003c etc.) and
+`script_text` (the inlined Vega libraries, with '</script' broken up). So a caption such as
+'<script>' shows as text and never runs. Vega's tooltips escape HTML as well.
 """
 from __future__ import annotations
 
 import base64
-import html
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import altair as alt
+import jinja2
 import pandas as pd
-
-PAGE_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#1f2933;padding:0 16px}
-h1{font-size:1.6em}h2{border-bottom:1px solid #d9e2ec;padding-bottom:4px;margin-top:36px}
-.note{background:#fff8e1;border-left:4px solid #f0b429;padding:8px 12px;margin:10px 0}
-.coverage{background:#eef6fc;border-left:4px solid #2680c2;padding:6px 12px;margin:8px 0;font-size:.92em}
-table{border-collapse:collapse;font-size:.85em;margin:6px 0}th,td{border:1px solid #d9e2ec;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f0f4f8;position:sticky;top:0}.tablewrap{max-height:420px;overflow:auto;margin-bottom:4px}
-.dl{font-size:.85em}nav a{margin-right:12px}.chart{margin:12px 0}
-"""
+from markupsafe import Markup
 
 
 @dataclass
@@ -52,11 +46,41 @@ class Section:
     items: list = field(default_factory=list)  # Table | Figure | str (escaped paragraph)
 
 
-def _json_for_script(obj) -> str:
+@dataclass
+class TableView:
+    """A table as the template shows it: formatted cells, the full CSV for the download link."""
+    key: str
+    title: str
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+    csv_base64: str
+    rows_note: str
+
+
+@dataclass
+class FigureView:
+    key: str
+    caption: str
+
+
+def script_json(obj) -> Markup:
     """JSON safe inside a <script> element: no '</script>', no HTML-significant characters."""
     s = json.dumps(obj, allow_nan=False, default=str)
-    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") \
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                  .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def script_text(code: str) -> Markup:
+    """JavaScript source safe inside a <script> element: no '</script' (any case) ends it early."""
+    return Markup(_SCRIPT_END.sub(lambda m: "<\\/" + m.group(1), code))
+
+
+_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                                autoescape=True, undefined=jinja2.StrictUndefined)
+_TEMPLATES.filters.update(script_json=script_json, script_text=script_text)
+_TEMPLATES.tests.update(table_view=lambda v: isinstance(v, TableView), figure_view=lambda v: isinstance(v, FigureView))
 
 
 def _fmt(v) -> str:
@@ -67,19 +91,13 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def table_html(t: Table) -> str:
-    df = t.df
-    shown = df.head(t.max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in shown.itertuples(index=False))
-    csv_b64 = base64.b64encode(df.to_csv(index=False).encode()).decode()
-    more = f" (showing {len(shown)} of {len(df)} rows)" if len(df) > len(shown) else f" ({len(df)} rows)"
-    return (f'<h3 id="{t.key}">{html.escape(t.title)}</h3>'
-            + (f"<p>{html.escape(t.caption)}</p>" if t.caption else "")
-            + f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-            + f'<div class="dl"><a download="{t.key}.csv" href="data:text/csv;base64,{csv_b64}">Download CSV</a>'
-            + f" · tables/{t.key}.csv{html.escape(more)}</div>")
+def table_view(t: Table) -> TableView:
+    shown = t.df.head(t.max_rows)
+    n = len(t.df)
+    return TableView(t.key, t.title, t.caption, [str(c) for c in shown.columns],
+                     [[_fmt(v) for v in row] for row in shown.itertuples(index=False)],
+                     base64.b64encode(t.df.to_csv(index=False).encode()).decode(),
+                     f" (showing {len(shown)} of {n} rows)" if n > len(shown) else f" ({n} rows)")
 
 
 def _vl_version() -> str:
@@ -93,58 +111,32 @@ def render(title: str, sections: list[Section], out_dir: Path, subtitle: str = "
     out_dir = Path(out_dir)
     (out_dir / "tables").mkdir(parents=True, exist_ok=True)
     (out_dir / "charts").mkdir(parents=True, exist_ok=True)
-    parts, specs = [], {}
-    nav = " ".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
+    specs: dict[str, dict] = {}
     with alt.data_transformers.disable_max_rows():
-        for s in sections:
-            parts.append(f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>')
-            if s.intro:
-                parts.append(f"<p>{html.escape(s.intro)}</p>")
-            if s.coverage:
-                parts.append(f'<div class="coverage">{html.escape(s.coverage)}</div>')
-            for item in s.items:
-                if isinstance(item, Table):
-                    parts.append(table_html(item))
-                    item.df.to_csv(out_dir / "tables" / f"{item.key}.csv", index=False)
-                elif isinstance(item, Figure):
-                    spec = item.chart.to_dict()
-                    specs[item.key] = spec
-                    parts.append(f'<div class="chart" id="chart-{item.key}"></div>'
-                                 + (f'<p class="dl">{html.escape(item.caption)}</p>' if item.caption else "")
-                                 + f'<div class="dl">Files: charts/{item.key}.png · charts/{item.key}.svg '
-                                 f'(or the … menu on the chart)</div>')
-                    if write_images:
-                        (out_dir / "charts" / f"{item.key}.svg").write_text(
-                            vlc.vegalite_to_svg(spec, vl_version=_vl_version()))
-                        (out_dir / "charts" / f"{item.key}.png").write_bytes(
-                            vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=2))
-                else:
-                    parts.append(f'<p class="note">{html.escape(str(item))}</p>')
-            parts.append("</section>")
-    bundle = vlc.javascript_bundle(vl_version=_vl_version()).replace("</script", "<\\/script")
-    embed = """
-window.__chartsRendered = 0; window.__chartErrors = [];
-const specs = JSON.parse(document.getElementById('classfreq-specs').textContent);
-const opts = {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}};
-Promise.all(Object.entries(specs).map(([key, spec]) =>
-  vegaEmbed('#chart-' + key, spec, opts).then(() => { window.__chartsRendered += 1; })
-    .catch(err => { window.__chartErrors.push(key + ': ' + err); console.error(err); })
-)).then(() => { document.body.setAttribute('data-charts-done', String(window.__chartsRendered)); });
-"""
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>{PAGE_CSS}</style>
-<script>{bundle}</script>
-</head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(subtitle)}</p>
-<nav>{nav}</nav>
-{''.join(parts)}
-<script type="application/json" id="classfreq-specs">{_json_for_script(specs)}</script>
-<script>{embed}</script>
-</body></html>
-"""
+        shown = [Section(s.key, s.title, s.intro, s.coverage, [_item_view(item, out_dir, specs, write_images)
+                                                                for item in s.items]) for s in sections]
+    page = _TEMPLATES.get_template("report.html.j2").render(
+        title=title, subtitle=subtitle, sections=shown, specs=specs,
+        vega_bundle=vlc.javascript_bundle(vl_version=_vl_version()))
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _item_view(item, out_dir: Path, specs: dict, write_images: bool):
+    """What the template shows for one section item, writing its CSV or chart files on the way."""
+    if isinstance(item, Table):
+        item.df.to_csv(out_dir / "tables" / f"{item.key}.csv", index=False)
+        return table_view(item)
+    if isinstance(item, Figure):
+        spec = specs[item.key] = item.chart.to_dict()
+        if write_images:
+            _write_chart_images(spec, out_dir / "charts" / item.key)
+        return FigureView(item.key, item.caption)
+    return str(item)
+
+
+def _write_chart_images(spec: dict, stem: Path) -> None:
+    import vl_convert as vlc
+    stem.with_suffix(".svg").write_text(vlc.vegalite_to_svg(spec, vl_version=_vl_version()))
+    stem.with_suffix(".png").write_bytes(vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=2))

@@ -21,12 +21,15 @@ import pandas as pd
 from scipy import special, stats
 
 from classfreq.queries.runner import run_query
+from classfreq.reports.configs import RecommendOptions
 from classfreq.reports.fits import LogitFit, empirical_logit, logit_fit
+from classfreq.reports.keys import GROUP_KEYS, AnalysisKey
 from classfreq.reports.stats import log_docs
 
 CAVEAT = ("Hypotheses from a cross-class fit: classes that occur more often are more accurate; "
           "that adding examples to one class moves it along the same slope is an assumption to test.")
 NOT_REACHABLE = "not reachable by data alone in this fit"
+CANDIDATE_COLUMNS = ["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id"]
 
 
 @dataclass
@@ -117,65 +120,85 @@ class Recommendations:
     caveat: str = CAVEAT
 
 
-def recommend(con, classes: pd.DataFrame, budget: int = 100_000, ks=(1_000, 10_000, 100_000),
-              target: float | None = None, extrapolation: float = 10.0, oversample: float = 2.0,
-              top_k: int = 1000, max_punsafe: float = 0.1, level: float = 0.95) -> Recommendations:
+def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None) -> Recommendations:
     """Recommendations for every primary group in `classes` (Analysis.classes)."""
+    opts = opts or RecommendOptions()
     prompts = run_query(con, "prompt_names")
     per_class, allocs, cands = [], [], []
-    for key, df in classes.groupby(["model", "dataset", "method", "prompt", "scoring", "labelset",
-                                    "version", "mix"], sort=True):
-        df = df.sort_values("class_index").reset_index(drop=True)
-        x = log_docs(df["docs"])
-        try:
-            fit = logit_fit(x, df["correct"], df["n"])
-        except ValueError:
+    for k, df in classes.groupby(GROUP_KEYS, sort=True):
+        key = AnalysisKey(*k)
+        out = _class_recommendations(df.sort_values("class_index").reset_index(drop=True), prompts, opts)
+        if out is None:
             continue
-        st = class_state(df["docs"], df["correct"], df["n"], fit)
-        goal = float(np.median(df["accuracy"])) if target is None else target
-        out = df[["model", "dataset", "method", "prompt", "scoring", "labelset", "version", "mix",
-                  "class_index", "class_id", "name", "docs", "n", "correct", "accuracy", "ambiguous"]].copy()
-        out["current_estimate"] = special.expit(st.eta0)
-        for k in ks:
-            p, lo, hi = predict_after(st, k, level)
-            out[f"pred_k{k}"], out[f"pred_k{k}_lo"], out[f"pred_k{k}_hi"] = p, lo, hi
-        need, notes = examples_needed(st, goal, extrapolation * float(df["docs"].max()))
-        out["target"], out["examples_needed"], out["reach_note"] = goal, need, notes
-        alloc = allocate(st, budget)
-        out["allocated"] = alloc
-        p, lo, hi = predict_after(st, alloc, level)
-        out["pred_allocated"], out["pred_allocated_lo"], out["pred_allocated_hi"] = p, lo, hi
-        out = out.merge(prompts[["labelset", "version", "class_index", "best_lemma_group", "best_docs",
-                                 "display_name_docs", "differs"]],
-                        on=["labelset", "version", "class_index"], how="left")
-        out["prompt_advice"] = [_prompt_advice(g, bd, dd, nm) if d is True else "" for g, bd, dd, nm, d in
-                                zip(out["best_lemma_group"], out["best_docs"], out["display_name_docs"],
-                                    out["name"], out["differs"])]
-        out["flag"] = np.where(out["ambiguous"], "ambiguous name: counts and accuracy may mix senses", "")
-        out["caveat"] = CAVEAT
         per_class.append(out)
-        a = out[out["allocated"] > 0][["model", "mix", "class_index", "name", "docs", "allocated",
-                                       "accuracy", "pred_allocated", "pred_allocated_lo",
-                                       "pred_allocated_hi", "flag"]].sort_values("allocated", ascending=False)
-        allocs.append(a.assign(budget=budget, mean_before=float(out["current_estimate"].mean()),
-                               mean_after=float(out["pred_allocated"].mean())))
-        if len(a):
-            c = candidates(con, key[7], a, oversample=oversample, top_k=top_k, max_punsafe=max_punsafe,
-                           labelset=key[5], version=key[6])
-            cands.append(c.assign(model=key[0]))
+        alloc = _allocation_rows(out, opts.budget)
+        allocs.append(alloc)
+        if len(alloc):
+            c = candidates(con, key.mix, alloc, oversample=opts.oversample, top_k=opts.top_k,
+                           max_punsafe=opts.max_punsafe, labelset=key.labelset, version=key.version)
+            cands.append(c.assign(model=key.model))
     per_class = pd.concat(per_class, ignore_index=True) if per_class else pd.DataFrame()
     allocation = pd.concat(allocs, ignore_index=True) if allocs else pd.DataFrame()
-    cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame(
-        columns=["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id", "model"])
-    summary = pd.DataFrame()
-    if len(allocation):
-        got = cand.groupby(["model", "class_index"]).size().rename("candidates").reset_index() if len(cand) \
-            else pd.DataFrame(columns=["model", "class_index", "candidates"])
-        summary = allocation[["model", "class_index", "name", "allocated"]].merge(
-            got, on=["model", "class_index"], how="left")
-        summary["candidates"] = pd.to_numeric(summary["candidates"]).fillna(0).astype(int)
-        summary["wanted"] = np.minimum(np.ceil(summary["allocated"] * oversample), top_k).astype(int)
-    return Recommendations(per_class, allocation, cand, summary)
+    cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame(columns=CANDIDATE_COLUMNS + ["model"])
+    return Recommendations(per_class, allocation, cand, _candidate_summary(allocation, cand, opts))
+
+
+def _class_recommendations(df: pd.DataFrame, prompts: pd.DataFrame, opts: RecommendOptions) -> pd.DataFrame | None:
+    """Per class of one analysis group: predictions after k examples, examples needed, the allocated
+    share of the budget, prompt advice and flags; None when the logit fit fails."""
+    try:
+        fit = logit_fit(log_docs(df["docs"]), df["correct"], df["n"])
+    except ValueError:
+        return None
+    st = class_state(df["docs"], df["correct"], df["n"], fit)
+    goal = float(np.median(df["accuracy"])) if opts.target is None else opts.target
+    out = df[GROUP_KEYS + ["class_index", "class_id", "name", "docs", "n", "correct", "accuracy", "ambiguous"]].copy()
+    out["current_estimate"] = special.expit(st.eta0)
+    for k in opts.ks:
+        p, lo, hi = predict_after(st, k, opts.level)
+        out[f"pred_k{k}"], out[f"pred_k{k}_lo"], out[f"pred_k{k}_hi"] = p, lo, hi
+    need, notes = examples_needed(st, goal, opts.extrapolation * float(df["docs"].max()))
+    out["target"], out["examples_needed"], out["reach_note"] = goal, need, notes
+    alloc = allocate(st, opts.budget)
+    out["allocated"] = alloc
+    p, lo, hi = predict_after(st, alloc, opts.level)
+    out["pred_allocated"], out["pred_allocated_lo"], out["pred_allocated_hi"] = p, lo, hi
+    out = _with_prompt_advice(out, prompts)
+    out["flag"] = np.where(out["ambiguous"], "ambiguous name: counts and accuracy may mix senses", "")
+    out["caveat"] = CAVEAT
+    return out
+
+
+def _with_prompt_advice(out: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
+    out = out.merge(prompts[["labelset", "version", "class_index", "best_lemma_group", "best_docs",
+                             "display_name_docs", "differs"]],
+                    on=["labelset", "version", "class_index"], how="left")
+    out["prompt_advice"] = [_prompt_advice(g, bd, dd, nm) if d is True else "" for g, bd, dd, nm, d in
+                            zip(out["best_lemma_group"], out["best_docs"], out["display_name_docs"],
+                                out["name"], out["differs"])]
+    return out
+
+
+def _allocation_rows(out: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """The classes that got examples, most first, with the group's predicted mean before and after."""
+    a = out[out["allocated"] > 0][["model", "mix", "class_index", "name", "docs", "allocated",
+                                   "accuracy", "pred_allocated", "pred_allocated_lo",
+                                   "pred_allocated_hi", "flag"]].sort_values("allocated", ascending=False)
+    return a.assign(budget=budget, mean_before=float(out["current_estimate"].mean()),
+                    mean_after=float(out["pred_allocated"].mean()))
+
+
+def _candidate_summary(allocation: pd.DataFrame, cand: pd.DataFrame, opts: RecommendOptions) -> pd.DataFrame:
+    """Per allocated class: how many candidate documents were found against how many are wanted."""
+    if not len(allocation):
+        return pd.DataFrame()
+    got = cand.groupby(["model", "class_index"]).size().rename("candidates").reset_index() if len(cand) \
+        else pd.DataFrame(columns=["model", "class_index", "candidates"])
+    summary = allocation[["model", "class_index", "name", "allocated"]].merge(
+        got, on=["model", "class_index"], how="left")
+    summary["candidates"] = pd.to_numeric(summary["candidates"]).fillna(0).astype(int)
+    summary["wanted"] = np.minimum(np.ceil(summary["allocated"] * opts.oversample), opts.top_k).astype(int)
+    return summary
 
 
 def candidates(con, mix: str, allocation: pd.DataFrame, oversample: float = 2.0, top_k: int = 1000,
@@ -188,9 +211,7 @@ def candidates(con, mix: str, allocation: pd.DataFrame, oversample: float = 2.0,
     if df.empty:
         return df
     df = df[df["rank_in_class"] <= df["class_index"].map(want)]
-    cols = ["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id", "form",
-            "ambiguous_form"]
-    return df[cols].reset_index(drop=True)
+    return df[CANDIDATE_COLUMNS + ["form", "ambiguous_form"]].reset_index(drop=True)
 
 
 def _prompt_advice(group: str, group_docs, name_docs, name: str) -> str:

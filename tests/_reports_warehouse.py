@@ -43,8 +43,8 @@ def write_classes(con, shared: Path) -> pd.DataFrame:
     ]).assign(labelset=LABELSET, version=VERSION)
     forms = pd.concat([forms, extra], ignore_index=True)
     shared_flag = [{"flag": "shared", "reason": "missile names classes 657 and 744"}]
-    forms.loc[forms["class_index"].isin([657, 744]) & (forms["form"] == "missile"), "flags"] = \
-        pd.Series([shared_flag, shared_flag], index=forms.index[forms["class_index"].isin([657, 744]) & (forms["form"] == "missile")])
+    missile = forms["class_index"].isin([657, 744]) & (forms["form"] == "missile")
+    forms.loc[missile, "flags"] = pd.Series([shared_flag, shared_flag], index=forms.index[missile])
     replace_rows(con, "surface_forms", forms, {"labelset": LABELSET, "version": VERSION})
     return classes
 

@@ -87,12 +87,39 @@ def test_csv_import_by_class_id_and_index(wh, tmp_path):
     con.execute("DELETE FROM runs WHERE run_id LIKE 'import-counts:me:%'")
 
 
-def test_every_query_is_documented_and_runs_as_is(wh):
+def _tail_size(docs: pd.Series) -> int:
+    """Classes with at most 10 documents or in the rarest 5% (percent rank), as tail_classes.sql defines it."""
+    pr = docs.rank(method="min").sub(1).div(len(docs) - 1)
+    return int(((docs <= 10) | (pr <= 0.05)).sum())
+
+
+def expected_default_rows(shared) -> dict[str, int]:
+    """Rows each named query returns with its default parameters on the fixture warehouse, from the
+    published files and the rows _reports_warehouse writes."""
+    laion, cc3m = pd.Series(list(bethgelab(shared).values())), pd.Series(list(bethgelab(shared, "cc3m").values()))
+    tiny = pd.Series([7, 3, 5] + [0] * 997)          # our tiny source: classes 0, 1 and 744 counted
+    sources = (laion, cc3m, tiny)
+    return {
+        "class_frequency": 1000 * len(sources),
+        "frequency_accuracy": 1000 * len(W.LAION_MODELS),
+        "tail_classes": sum(_tail_size(d) for d in sources),
+        "never_seen": sum(int((d == 0).sum()) for d in sources),
+        "prompt_names": 1000,
+        "ambiguous_classes": 2,                        # 657 and 744 ('missile' shared, 'rocket' polysemous)
+        "run_provenance": 3,                           # two bethgelab imports and the tiny count run
+        "mix_coverage": 2 * len(W.LAION_MODELS),       # LAION-400M + the uncounted component, per model
+        "doc_candidates": 7 + 3,                       # tench: d0..d5 and x1 (bad1 unsafe, nourl no URL); goldfish g0..g2
+    }
+
+
+def test_every_query_is_documented_and_runs_as_is(wh, shared):
     con, _ = wh
     queries = list_queries()
     for name in ("class_frequency", "frequency_accuracy", "tail_classes", "prompt_names", "ambiguous_classes",
                  "never_seen", "run_provenance", "mix_coverage", "doc_candidates"):
         assert name in queries
+    expected = expected_default_rows(shared)
+    assert set(expected) == set(queries)  # a new query needs its expected row count here
     for q in queries.values():
         assert q.summary and "Returns" in q.description, q.name
         assert all(p.help for p in q.params.values()), q.name
@@ -100,6 +127,31 @@ def test_every_query_is_documented_and_runs_as_is(wh):
         raw = con.execute(q.sql).fetchdf()
         via = run_query(con, q.name)
         pd.testing.assert_frame_equal(raw, via)
+        assert len(via) == expected[q.name] > 0, q.name
+
+
+def test_default_rows_of_provenance_coverage_and_names(wh):
+    con, _ = wh
+    runs = run_query(con, "run_provenance").set_index("run_id")
+    assert set(runs["kind"]) == {"import-counts", "count"}
+    tiny = runs.loc["count-test-1"]
+    assert (tiny["docs_read"], tiny["docs_matched"], tiny["docs_quarantined"]) == (100, 14, 0)
+    assert tiny["sources"] == ("tiny_web: read 100, matched 14, unmatched 86, quarantined 0, duplicates dropped 0, "
+                               "files failed 0")
+    assert json.loads(tiny["options"]) == {"mode": "default"}
+    cov = run_query(con, "mix_coverage")
+    assert sorted(set(cov["mix"])) == sorted(W.LAION_MODELS)
+    assert (cov["components_total"] == 2).all() and (cov["components_with_counts"] == 1).all()
+    assert (cov["uncovered"] == "undisclosed filtering data").all()
+    laion = cov[cov["component"] == "LAION-400M"]
+    assert (laion["source"] == LAION_KEY).all() and laion["has_counts"].all() and (laion["corpus_docs"] == 413e6).all()
+    assert not cov.loc[cov["component"] != "LAION-400M", "has_counts"].any()
+    p = run_query(con, "prompt_names")
+    assert p.loc[p["differs"], "class_index"].tolist() == [0]   # only tench has a more frequent name
+    assert p.loc[p.class_index == 0, ["runner_up", "runner_up_docs"]].iloc[0].tolist() == ["tench", 2]
+    a = run_query(con, "ambiguous_classes").set_index("class_index")
+    assert a.loc[657, "docs"] == 0 and pd.isna(a.loc[657, "ambiguous_share"])
+    assert a.loc[744, "form_docs"] == 5 and a.loc[744, "docs_clean"] == 1
 
 
 def test_parameters_are_bound_not_pasted(wh):
@@ -131,7 +183,8 @@ def test_frequency_accuracy_join_counts(wh, shared):
     assert len(df) == 3000
     assert not df.duplicated(["model", "class_index"]).any()
     published = list(bethgelab(shared).values())
-    for model, g in df.groupby("model"):
+    assert sorted(df["model"].unique()) == sorted(W.LAION_MODELS)
+    for _, g in df.groupby("model"):
         g = g.sort_values("class_index")
         assert g["class_index"].tolist() == list(range(1000))
         assert g["docs"].tolist() == [float(v) for v in published]

@@ -3,6 +3,7 @@ on the same joined real data (bethgelab LAION-400M counts x published per-class 
 from __future__ import annotations
 
 import json
+import re
 
 import _reports_warehouse as W
 import numpy as np
@@ -12,7 +13,8 @@ from scipy import optimize, special, stats
 
 from classfreq.queries.runner import run_query
 from classfreq.reports import recommend as R
-from classfreq.reports.analysis import Options, run_analysis, superclasses
+from classfreq.reports.analysis import run_analysis, superclasses
+from classfreq.reports.configs import AnalysisOptions, RecommendOptions
 from classfreq.reports.fits import binned_means, logit_fit, ols_fit
 from classfreq.reports.stats import bootstrap_intervals, holm, log_docs, resample_indices
 
@@ -38,7 +40,7 @@ def direct(shared):
 
 @pytest.fixture(scope="module")
 def analysis(wh):
-    return run_analysis(wh, Options(n_boot=200, seed=7))
+    return run_analysis(wh, AnalysisOptions(n_boot=200, seed=7))
 
 
 def test_joined_data_matches_the_files(wh, direct):
@@ -244,7 +246,7 @@ def test_greedy_allocation_spends_the_budget_on_the_largest_gains():
 
 
 def test_recommend_end_to_end_candidates_and_advice(wh, analysis, tmp_path):
-    rec = R.recommend(wh, analysis.classes, budget=5000)
+    rec = R.recommend(wh, analysis.classes, RecommendOptions(budget=5000))
     pc = rec.per_class
     assert len(pc) == 3000 and (pc["caveat"] == R.CAVEAT).all()
     assert pc.groupby("model")["allocated"].sum().eq(5000).all()
@@ -262,13 +264,13 @@ def test_recommend_end_to_end_candidates_and_advice(wh, analysis, tmp_path):
 
 def build_hostile_report(con, out):
     """The fixture report, with a <script> caption among the candidates of an allocated class."""
-    from classfreq.reports.report import ReportOptions, build_report
-    opts = Options(n_boot=100, secondary_sources=False)
+    from classfreq.reports.report import build_report
+    opts = AnalysisOptions(n_boot=100, secondary_sources=False)
     an = run_analysis(con, opts)
-    rec = R.recommend(con, an.classes, budget=2000)
+    rec = R.recommend(con, an.classes, RecommendOptions(budget=2000))
     top = int(rec.allocation.sort_values("allocated", ascending=False)["class_index"].iloc[0])
     W.add_hostile_candidate(con, top)
-    return build_report(con, out, opts, ReportOptions(budget=2000))
+    return build_report(con, out, opts, RecommendOptions(budget=2000))
 
 
 def test_report_files_and_escaping(wh, tmp_path):
@@ -278,6 +280,11 @@ def test_report_files_and_escaping(wh, tmp_path):
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html_text      # the caption, as text
     assert "&lt;script&gt;window.__xss_note = 1&lt;/script&gt;" in html_text  # the mix note, as text
     assert "cdn" not in html_text.lower().split("<script>")[0]
+    # every section of the registry, in its order (all have content with this fixture)
+    from classfreq.reports.sections import SECTIONS
+    ids = re.findall(r'<section id="([a-z]+)">', html_text)
+    assert ids == ["headline", "scatter", "longtail", "classes", "recommendations", "coverage", "provenance"]
+    assert len(ids) == len(SECTIONS)
     for f in ("tables/headline.csv", "charts/scatter.png", "charts/scatter.svg", "charts/longtail.svg",
               "recommendations/candidates.parquet", "recommendations/allocation.csv"):
         assert (tmp_path / "rep" / f).stat().st_size > 0
@@ -314,7 +321,7 @@ def test_empty_warehouse_still_writes_a_report_that_says_what_is_missing(tmp_pat
     from classfreq.reports.report import build_report
     con = connect(tmp_path / "empty.duckdb")
     try:
-        res = build_report(con, tmp_path / "rep", Options(n_boot=100))
+        res = build_report(con, tmp_path / "rep", AnalysisOptions(n_boot=100))
     finally:
         con.close()
     text = res["report"].read_text()
@@ -336,13 +343,13 @@ def test_headline_table_keeps_label_set_versions_apart(analysis):
     must show one row per version with that version's numbers, not merge them."""
     from dataclasses import replace
 
-    from classfreq.reports.report import _headline_table
+    from classfreq.reports.sections import headline_table
     t2 = analysis.tests.assign(version="test-v2", estimate=0.5, ci_lo=0.4, ci_hi=0.6)
     s2 = analysis.summary.assign(version="test-v2")
     two = replace(analysis, tests=pd.concat([analysis.tests, t2], ignore_index=True),
                   summary=pd.concat([analysis.summary, s2], ignore_index=True))
-    one = _headline_table(analysis, {})
-    head = _headline_table(two, {})
+    one = headline_table(analysis, {})
+    head = headline_table(two, {})
     assert len(head) == 2 * len(one)
     v2 = head[head["version"] == "test-v2"]
     assert len(v2) == len(one) and (v2["spearman"] == "0.500 [0.400, 0.600]").all()

@@ -52,7 +52,8 @@ def test_report_renders_in_chromium(browser, tmp_path, shared):
     # every chart drew marks (Vega's SVG renderer: one <path> per point/bar/line segment group)
     marks = browser.execute_script("""
         return Array.from(document.querySelectorAll('div.chart')).map(div => [div.id,
-          div.querySelectorAll('g.mark-symbol path, g.mark-rect path, g.mark-line path, g.mark-area path, g.mark-rule line').length]);""")
+          div.querySelectorAll('g.mark-symbol path, g.mark-rect path, g.mark-line path, g.mark-area path, '
+                               + 'g.mark-rule line').length]);""")
     assert len(marks) == n_specs
     for chart_id, n in marks:
         assert n > 0, f"{chart_id} drew no marks"

@@ -1,0 +1,114 @@
+"""Typed configs of the analysis, the recommendations and the `report`, `recommend` and `demo` jobs.
+
+`AnalysisOptions` and `RecommendOptions` are what the library reads (run_analysis, recommend,
+build_report); the job configs bundle them with the job's own paths. Each field carries its
+command-line help, so `classfreq.configs.add_options` builds the parser from these classes and
+the defaults live here only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classfreq.configs import Config, option
+from classfreq.errors import UserError
+from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
+
+WAREHOUSE_HELP = "DuckDB file"
+MIN_BOOTSTRAP = 100
+BOOTSTRAP_UNITS = ("class", "superclass")
+REPORT_TITLE = "classfreq report: class frequency in training data vs per-class accuracy"
+# `--no-secondary` (a negative flag) sets AnalysisOptions.secondary_sources = False; the CLI adds it
+NO_SECONDARY_HELP = "skip the secondary analyses against other count sources"
+
+
+# field order = the order of the report's "This report's options" table
+@dataclass
+class AnalysisOptions(Config):
+    """The declared analysis: which accuracies, how intervals are resampled."""
+    n_boot: int = option(1000, flag="--bootstrap", metavar="N", help="bootstrap replicates")
+    seed: int = option(0, metavar="N", help="bootstrap seed")
+    bootstrap_unit: str = option("class", choices=BOOTSTRAP_UNITS,
+                                 help="resample classes, or WordNet superclasses (their immediate hypernym) since "
+                                      "e.g. 118 dog breeds are not independent")
+    superclass_level: int = option(1, metavar="N",
+                                   help="hypernym steps up for --bootstrap-unit superclass (1 = the immediate one)")
+    secondary_sources: bool = option(True, cli=False, help="also each model against every other count source")
+    models: tuple[str, ...] | None = option(flag="--model", repeat=True, metavar="MODEL",
+                                            help="only this model (repeatable; default: every model with a mix)")
+    labelset: str | None = option(help="only this label set (default: all in the warehouse)")
+    version: str | None = option(help="only this label-set version (default: all)")
+    level: float = option(0.95, cli=False, help="interval level")
+    bins: int = option(10, cli=False, help="bins of the descriptive binned figure")
+    outlier_alpha: float = option(0.05, cli=False, help="Holm-adjusted binomial p below which a class is an outlier")
+
+    def validate(self) -> AnalysisOptions:
+        if self.n_boot < MIN_BOOTSTRAP:
+            raise UserError(f"--bootstrap must be at least {MIN_BOOTSTRAP} replicates for a 95% interval")
+        if self.bootstrap_unit not in BOOTSTRAP_UNITS:
+            raise UserError(f"--bootstrap-unit is one of {', '.join(BOOTSTRAP_UNITS)}, not {self.bootstrap_unit!r}")
+        return self
+
+
+@dataclass
+class RecommendOptions(Config):
+    """Data-augmentation recommendations from the logit fit."""
+    budget: int = option(100_000, help="examples to allocate")
+    ks: tuple[int, ...] = option((1_000, 10_000, 100_000), flag="--k", repeat=True, metavar="K",
+                                 help="predict accuracy after adding K examples (repeatable)")
+    target: float | None = option(help="target accuracy (default: the median class's)")
+    oversample: float = option(2.0, help="candidates per wanted example (dead links)")
+    top_k: int = option(1000, help="at most this many candidates per class")
+    max_punsafe: float = option(0.1, help="drop candidates with punsafe above this")
+    extrapolation: float = option(10.0, cli=False,
+                                  help="a class needing more than this times the most frequent class's "
+                                       "documents is out of reach")
+    level: float = option(0.95, cli=False, help="interval level of the predictions")
+
+    def validate(self) -> RecommendOptions:
+        if self.target is not None and not 0 < self.target < 1:
+            raise UserError("--target is an accuracy between 0 and 1, e.g. 0.7")
+        return self
+
+
+def _part(cls: type, what: str):
+    """A config field holding another config, set by the CLI from the same arguments."""
+    return field(default_factory=cls, metadata={"help": what, "cli": False})
+
+
+@dataclass
+class ReportConfig(Config):
+    """`classfreq report`: analysis + recommendations + self-contained HTML report."""
+    out: str = option(required=True, help="folder for report.html, tables/, charts/, recommendations/")
+    warehouse: str = option(DEFAULT_WAREHOUSE, help=WAREHOUSE_HELP)
+    analysis: AnalysisOptions = _part(AnalysisOptions, "the analysis")
+    recommend: RecommendOptions = _part(RecommendOptions, "the recommendations")
+    title: str = option(REPORT_TITLE, cli=False, help="the page title")
+
+    def validate(self) -> ReportConfig:
+        self.analysis.validate()
+        self.recommend.validate()
+        return self
+
+
+@dataclass
+class RecommendConfig(ReportConfig):
+    """`classfreq recommend`: recommendation tables and candidate files, without the report."""
+    out: str = option(required=True, help="folder for recommendations/*.csv and candidates.parquet")
+
+
+@dataclass
+class DemoConfig(Config):
+    """`classfreq demo`: end to end on the real data."""
+    shared: str = option("../shared/data", help="the real data folder")
+    out: str = option("out", help="output folder")
+    warehouse: str = option(DEFAULT_WAREHOUSE, help=WAREHOUSE_HELP)
+    n_boot: int = option(AnalysisOptions.n_boot, flag="--bootstrap", metavar="N", help="bootstrap replicates")
+    skip_count: bool = option(False, help="reuse the counts already in the warehouse")
+
+    def validate(self) -> DemoConfig:
+        AnalysisOptions(n_boot=self.n_boot).validate()
+        if not Path(self.shared).is_dir():
+            raise UserError(f"data folder {self.shared} does not exist; pass --shared with the real data folder "
+                            f"(../shared/data)")
+        return self
