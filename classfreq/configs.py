@@ -32,7 +32,9 @@ def option(default: Any = _MISSING, *, help: str, flag: str | None = None, posit
     ``flag`` defaults to ``--field-name``; ``repeat`` makes a repeatable option collected into a
     tuple; ``group`` names a mutually exclusive group (one of its options is required when any
     member has ``required=True``); ``parse`` converts the string given on the command line;
-    ``cli=False`` keeps a field out of the command line (set by Python callers only).
+    ``cli=False`` keeps a field out of the command line (set by Python callers only). A bool
+    that defaults to True is turned off by a negative flag (``--no-field-name`` unless ``flag``
+    says otherwise); ``help`` then describes that flag.
     """
     meta = {"help": help, "flag": flag, "positional": positional, "choices": choices, "repeat": repeat,
             "nargs": nargs, "required": required, "metavar": metavar, "group": group, "parse": parse,
@@ -57,8 +59,8 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def _flag(f: dataclasses.Field) -> str:
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+def _flag(f: dataclasses.Field, negative: bool = False) -> str:
+    return f.metadata.get("flag") or ("--no-" if negative else "--") + f.name.replace("_", "-")
 
 
 def _base_type(tp) -> type:
@@ -93,11 +95,12 @@ def add_options(parser: argparse.ArgumentParser, config_cls: type) -> argparse.A
         base = _base_type(tp)
         default = f.default if f.default is not _MISSING else (
             f.default_factory() if f.default_factory is not _MISSING else None)
-        kwargs: dict[str, Any] = {"help": m["help"] + ("" if m["required"] else _default_text(default))}
+        kwargs: dict[str, Any] = {"help": m["help"] + ("" if m["required"] or default is True else _default_text(default))}
         if m["metavar"]:
             kwargs["metavar"] = m["metavar"]
+        negative = base is bool and default is True
         if base is bool and not m["positional"]:
-            kwargs["action"] = "store_true"
+            kwargs["action"] = "store_false" if negative else "store_true"
         else:
             kwargs["type"] = m["parse"] or base
             if m["choices"]:
@@ -119,7 +122,7 @@ def add_options(parser: argparse.ArgumentParser, config_cls: type) -> argparse.A
         if m["positional"]:
             target.add_argument(f.name, **kwargs)
         else:
-            target.add_argument(_flag(f), dest=f.name, **kwargs)
+            target.add_argument(_flag(f, negative), dest=f.name, **kwargs)
     return parser
 
 

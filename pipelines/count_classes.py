@@ -55,7 +55,8 @@ from classfreq.pipelines.sampling import dedup_documents, sample_documents  # no
 from classfreq.pipelines.spark_session import get_spark  # noqa: E402
 from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
 from classfreq.queries import warehouse as wh  # noqa: E402
-from classfreq.synsets import LabelSet, ensure_labelset_tables, load_labelset  # noqa: E402
+from classfreq.queries.labelsets import ensure_labelset_tables  # noqa: E402
+from classfreq.synsets import LabelSet, load_labelset  # noqa: E402
 
 __all__ = ["CountConfig", "RunResult", "main", "run", "summary"]
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from classfreq.configs import add_options, from_args
 from classfreq.errors import UserError
 from classfreq.reports.configs import (
-    NO_SECONDARY_HELP,
     AnalysisOptions,
     DemoConfig,
     RecommendConfig,
@@ -34,7 +33,6 @@ def _job_command(subparsers, name: str, config_cls: type, job, **parser_kw) -> N
     """A command with the analysis and recommendation options plus the fields of `config_cls`."""
     p = subparsers.add_parser(name, **parser_kw)
     add_options(p, AnalysisOptions)
-    p.add_argument("--no-secondary", action="store_true", help=NO_SECONDARY_HELP)
     add_options(p, RecommendOptions)
     add_options(p, config_cls)
     p.set_defaults(func=lambda args: job(job_config(config_cls, args)))
@@ -42,7 +40,7 @@ def _job_command(subparsers, name: str, config_cls: type, job, **parser_kw) -> N
 
 def job_config(config_cls: type, args):
     """The validated `report` / `recommend` config from parsed arguments."""
-    analysis = from_args(AnalysisOptions, args, secondary_sources=not args.no_secondary)
+    analysis = from_args(AnalysisOptions, args)
     return from_args(config_cls, args, analysis=analysis, recommend=from_args(RecommendOptions, args))
 
 

@@ -18,8 +18,6 @@ WAREHOUSE_HELP = "DuckDB file"
 MIN_BOOTSTRAP = 100
 BOOTSTRAP_UNITS = ("class", "superclass")
 REPORT_TITLE = "classfreq report: class frequency in training data vs per-class accuracy"
-# `--no-secondary` (a negative flag) sets AnalysisOptions.secondary_sources = False; the CLI adds it
-NO_SECONDARY_HELP = "skip the secondary analyses against other count sources"
 
 
 # field order = the order of the report's "This report's options" table
@@ -33,7 +31,8 @@ class AnalysisOptions(Config):
                                       "e.g. 118 dog breeds are not independent")
     superclass_level: int = option(1, metavar="N",
                                    help="hypernym steps up for --bootstrap-unit superclass (1 = the immediate one)")
-    secondary_sources: bool = option(True, cli=False, help="also each model against every other count source")
+    secondary_sources: bool = option(True, flag="--no-secondary",
+                                     help="skip the secondary analyses against other count sources")
     models: tuple[str, ...] | None = option(flag="--model", repeat=True, metavar="MODEL",
                                             help="only this model (repeatable; default: every model with a mix)")
     labelset: str | None = option(help="only this label set (default: all in the warehouse)")

@@ -20,7 +20,8 @@ from classfreq.queries.mixes import read_mix_file, write_mixes
 from classfreq.queries.warehouse import connect
 from classfreq.reports.configs import AnalysisOptions, DemoConfig
 from classfreq.reports.report import build_report
-from classfreq.synsets import ensure_labelset_tables, load_labelset
+from classfreq.queries.labelsets import ensure_labelset_tables
+from classfreq.synsets import load_labelset
 
 # our sources: (name, folder under captions/, counter --format)
 CAPTION_SOURCES = [("cc3m_val", "cc3m_val", "cc3m"), ("coco_val2017", "coco_val2017", "coco"),
@@ -50,9 +51,7 @@ def _step(msg: str) -> float:
 
 def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_matches: int = 2000) -> list[str]:
     """Run the Spark counter over each caption folder; returns the count summaries."""
-    import argparse
-
-    from classfreq.pipelines.count_classes import add_arguments, run, summary
+    from classfreq.pipelines.count_classes import CountConfig, run, summary
     from classfreq.pipelines.spark_session import get_spark
 
     spark = get_spark(None, shuffle_partitions=4)
@@ -63,12 +62,10 @@ def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_
             if not path.exists():
                 raise UserError(f"caption folder {path} is missing; pass --shared with the real data folder")
             files = sorted(str(p) for p in path.iterdir() if p.name != "PROVENANCE.txt" and p.is_file())
-            argv = sum((["--input", f] for f in files), []) + [
-                "--source", source, "--format", fmt, "--labelset", labelset,
-                "--max-matches-per-class", str(max_matches), "--out", str(out),
-                "--warehouse", str(warehouse), "--progress-interval", "0"]
-            args = add_arguments(argparse.ArgumentParser()).parse_args(argv)
-            res = run(args, spark=spark)
+            config = CountConfig(inputs=tuple(files), source=source, format=fmt, labelset=labelset,
+                                 max_matches_per_class=max_matches, out=str(out), warehouse=str(warehouse),
+                                 progress_interval=0).validate()
+            res = run(config, spark=spark)
             lines.append(summary(res))
             print(f"[demo]   {lines[-1]}", flush=True)
     finally:

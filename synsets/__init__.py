@@ -1,6 +1,6 @@
 """Label sets: versioned class tables with surface forms and ambiguity flags.
 
-    from classfreq.synsets import load_labelset, labelset_names, write_labelset_tables
+    from classfreq.synsets import load_labelset, labelset_names
     ls = load_labelset("imagenet1k")      # or "flowers102", "stanford_cars", "caltech101", or a folder
     ls.classes, ls.forms, ls.ambiguous_forms()
 
@@ -13,6 +13,5 @@ Text is normalised and tokenised by classfreq.text; forms.py adds qualifiers, sp
 and possessives. The CLI's options are the fields of synsets/configs.py; synsets/jobs.py runs them.
 """
 from classfreq.synsets.labelset import LabelSet, labelset_names, load_labelset
-from classfreq.synsets.warehouse_tables import ensure_labelset_tables, write_labelset_tables
 
-__all__ = ["LabelSet", "ensure_labelset_tables", "labelset_names", "load_labelset", "write_labelset_tables"]
+__all__ = ["LabelSet", "labelset_names", "load_labelset"]

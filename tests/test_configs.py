@@ -62,3 +62,15 @@ def test_require_names_the_package_and_extra():
     with pytest.raises(MissingDependency, match=r"pip install 'no-such-pkg'.*\.\[models\]"):
         require("no_such_module_xyz", package="no-such-pkg", extra="models", purpose="evaluation")
     assert issubclass(MissingDependency, UserError)
+
+
+@dataclass
+class _Negative(Config):
+    secondary: bool = option(True, flag="--no-secondary", help="skip the secondary analyses")
+    color: bool = option(True, help="no colours")
+
+
+def test_bool_defaulting_to_true_is_turned_off_by_a_negative_flag():
+    parser = add_options(argparse.ArgumentParser(), _Negative)
+    assert from_args(_Negative, parser.parse_args([])) == _Negative(secondary=True, color=True)
+    assert from_args(_Negative, parser.parse_args(["--no-secondary", "--no-color"])) == _Negative(False, False)

@@ -6,7 +6,8 @@ import unicodedata
 import pytest
 
 from classfreq.errors import UserError
-from classfreq.synsets import labelset_names, load_labelset, write_labelset_tables
+from classfreq.queries.labelsets import write_labelset_tables
+from classfreq.synsets import labelset_names, load_labelset
 from classfreq.synsets.labelset import DATA_DIR
 
 EXPECTED_CLASSES = {"imagenet1k": 1000, "flowers102": 102, "stanford_cars": 196, "caltech101": 100}

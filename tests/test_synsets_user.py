@@ -5,7 +5,8 @@ import pytest
 
 from classfreq.cli import main
 from classfreq.errors import UserError
-from classfreq.synsets import load_labelset, write_labelset_tables
+from classfreq.queries.labelsets import write_labelset_tables
+from classfreq.synsets import load_labelset
 from classfreq.synsets.user_labelsets import build_user_labelset, read_user_classes
 from classfreq.synsets.wordnet_setup import WORDNET_SYSTEM_DIR
 
