@@ -7,8 +7,8 @@ from pathlib import Path
 
 from classfreq.errors import UserError
 from classfreq.models.configs import ClipEvalConfig, EvalConfig, ImportAccuracyConfig, VlmEvalConfig
-from classfreq.queries.warehouse import connect, utcnow
 from classfreq.queries.labelsets import ensure_labelset_tables
+from classfreq.queries.warehouse import connect, utcnow
 from classfreq.synsets import load_labelset
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from classfreq.errors import UserError
 from classfreq.models.imports import import_bethgelab_accuracies, pretraining_dataset
 from classfreq.queries.imports import import_bethgelab_counts
+from classfreq.queries.labelsets import ensure_labelset_tables
 from classfreq.queries.mixes import read_mix_file, write_mixes
 from classfreq.queries.warehouse import connect
 from classfreq.reports.configs import AnalysisOptions, DemoConfig
 from classfreq.reports.report import build_report
-from classfreq.queries.labelsets import ensure_labelset_tables
 from classfreq.synsets import load_labelset
 
 # our sources: (name, folder under captions/, counter --format)

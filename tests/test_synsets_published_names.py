@@ -9,8 +9,8 @@ import pytest
 from classfreq.errors import UserError
 from classfreq.models.imports import import_bethgelab_accuracies
 from classfreq.queries.imports import import_bethgelab_counts
-from classfreq.queries.warehouse import connect
 from classfreq.queries.labelsets import write_labelset_tables
+from classfreq.queries.warehouse import connect
 from classfreq.synsets import load_labelset
 from classfreq.synsets.published_names import BETHGELAB_RENAMES, check_labelset_names, check_names_by_position
 
