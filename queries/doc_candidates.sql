@@ -36,7 +36,7 @@ m AS (
          list_contains(list_transform(string_split(getvariable('classes'), ','), lambda x: TRY_CAST(trim(x) AS INTEGER)), d.class_index))),
 one AS (  -- a document matched through several forms of a class is one candidate
   SELECT labelset, version, class_index, source, doc_id, any_value(url) AS url, any_value(text) AS caption,
-         string_agg(DISTINCT form, ', ') AS form, bool_and(ambiguous_form) AS ambiguous_form,
+         string_agg(DISTINCT form, ', ' ORDER BY form) AS form, bool_and(ambiguous_form) AS ambiguous_form,
          any_value(classes_in_doc) AS classes_in_doc, any_value(nsfw) AS nsfw, any_value(punsafe) AS punsafe
   FROM m GROUP BY labelset, version, class_index, source, doc_id),
 ranked AS (

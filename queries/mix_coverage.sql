@@ -8,7 +8,7 @@
 -- @param mix VARCHAR = NULL  one mix (mixes.model)
 -- DuckDB CLI: .read queries/mix_coverage.sql
 WITH have AS (
-  SELECT count_key, string_agg(DISTINCT labelset || '@' || version, ', ') AS labelsets,
+  SELECT count_key, string_agg(DISTINCT labelset || '@' || version, ', ' ORDER BY labelset || '@' || version) AS labelsets,
          max(corpus_docs) AS corpus_docs
   FROM class_sources GROUP BY count_key)
 SELECT m.model AS mix, m.component, m.source_kind, m.source, coalesce(m.weight, 1) AS weight,
@@ -17,7 +17,7 @@ SELECT m.model AS mix, m.component, m.source_kind, m.source, coalesce(m.weight, 
        count(*) FILTER (WHERE coalesce(m.counted, false) AND h.count_key IS NOT NULL) OVER w AS components_with_counts,
        count(*) OVER w AS components_total,
        string_agg(CASE WHEN (coalesce(m.counted, false) AND h.count_key IS NULL) OR m.source IS NULL
-                       THEN m.component END, '; ') OVER w AS uncovered
+                       THEN m.component END, '; ' ORDER BY m.component) OVER w AS uncovered
 FROM mixes m LEFT JOIN have h ON h.count_key = m.source
 WHERE getvariable('mix') IS NULL OR m.model = getvariable('mix')
 WINDOW w AS (PARTITION BY m.model)

@@ -14,7 +14,7 @@ WITH stats AS (
          sum(docs_quarantined) AS docs_quarantined
   FROM source_stats GROUP BY run_id),
 q AS (
-  SELECT run_id, string_agg(reason || ' x' || n, '; ' ORDER BY n DESC) AS quarantined_reasons
+  SELECT run_id, string_agg(reason || ' x' || n, '; ' ORDER BY n DESC, reason) AS quarantined_reasons
   FROM quarantine GROUP BY run_id)
 SELECT r.run_id, r.kind, r.started, r.finished, date_diff('millisecond', r.started, r.finished) / 1000.0 AS seconds,
        r.labelset, r.labelset_version, r.code_version, r.inputs::VARCHAR AS inputs,
