@@ -56,12 +56,11 @@ class Embedder:
             hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        pooled = self.torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.numpy().astype(np.float32)
+        return self.torch.nn.functional.normalize(pooled, p=2, dim=1).numpy().astype(np.float32)
 
 
 class CachedEmbedder:
-    """Definitions and glosses are embedded once per text, not once per pair."""
+    """Definitions, glosses and phrases are embedded once per text, not once per pair."""
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder

@@ -17,10 +17,10 @@ from classfreq.text import form_tokens, normalize_form
 SENSE_FEATURES = ["log_senses", "log_noun_senses", "has_other_pos", "class_in_senses", "class_share",
                   "class_first", "form_in_wordnet", "form_multiword", "form_is_name"]
 EMBEDDING_FEATURES = ["sim_class", "sim_other_max", "sim_margin", "class_soft", "has_other_senses",
-                      "sim_class_masked", "masked_margin", "phrase_sim_class", "phrase_margin", "phrase_gain"]
+                      "phrase_sim_class", "phrase_margin", "phrase_gain",
+                      "modifier_phrase_sim", "modifier_phrase_margin", "modifier_phrase_gain"]
 CONTEXT_CHARS = 120          # characters of caption kept on each side of the match for embedding
 SOFTMAX_TEMPERATURE = 0.05
-MASK_WORD = "thing"
 
 
 @dataclass
@@ -74,41 +74,39 @@ def _sense_row(table: SenseTable, class_names: dict[int, str], index: int, form:
             float(len(form_tokens(form)) > 1), float(normalize_form(class_names.get(index, "")) == form)]
 
 
-def context_window(loc: Located, mask: bool = False) -> str:
+def context_window(loc: Located) -> str:
+    """The caption around the match (the model reads at most 128 word pieces)."""
     if not loc.found:
         return loc.text[: 2 * CONTEXT_CHARS]
-    left = loc.text[max(0, loc.start - CONTEXT_CHARS): loc.start]
-    right = loc.text[loc.end: loc.end + CONTEXT_CHARS]
-    return f"{left}{MASK_WORD if mask else loc.text[loc.start:loc.end]}{right}"
+    return loc.text[max(0, loc.start - CONTEXT_CHARS): loc.end + CONTEXT_CHARS]
 
 
 def embedding_matrix(embedder, table: SenseTable, located: list[Located], phrases: list[str],
-                     batch: PairBatch) -> np.ndarray:
+                     batch: PairBatch, modifies_noun: np.ndarray) -> np.ndarray:
     """Contexts are embedded per pair; definitions, glosses and phrases once per text (cached)."""
     contexts = embedder.encode_contexts([context_window(loc) for loc in located])
-    masked = embedder.encode_contexts([context_window(loc, mask=True) for loc in located])
     phrase_vectors = embedder.encode_definitions(phrases)
-    form_vectors = embedder.encode_definitions(list(batch.forms))
+    form_vectors = embedder.encode_definitions([normalize_form(f) for f in batch.forms])
     rows = []
     for i, (index, form) in enumerate(zip(batch.class_indexes, batch.forms)):
-        definition = embedder.encode_definitions([table.class_definition.get(index, form)])[0]
         own = table.class_synset.get(index)
-        others = [s.text for s in table.senses(form) if s.synset != own]
-        other_vectors = embedder.encode_definitions(others)
-        row = _embedding_row(contexts[i], masked[i], definition, other_vectors)
-        phrase_row = _embedding_row(phrase_vectors[i], phrase_vectors[i], definition, other_vectors)
-        gain = phrase_row[0] - float(form_vectors[i] @ definition)
-        rows.append(row + [phrase_row[0], phrase_row[2], gain])
+        texts = [table.class_definition.get(index, form)] + [s.text for s in table.senses(form) if s.synset != own]
+        senses = embedder.encode_definitions(texts)
+        sentence = _similarities(contexts[i], senses)
+        phrase = _similarities(phrase_vectors[i], senses)
+        gain = phrase[0] - float(form_vectors[i] @ senses[0])
+        # when the match modifies another noun, what counts is whether the whole phrase means the class
+        modifier = [modifies_noun[i] * phrase[0], modifies_noun[i] * phrase[2], modifies_noun[i] * gain]
+        rows.append(sentence + [float(len(texts) > 1), phrase[0], phrase[2], gain] + modifier)
     return np.array(rows, np.float64).reshape(-1, len(EMBEDDING_FEATURES))
 
 
-def _embedding_row(context, masked, definition, others) -> list[float]:
-    sim_class = float(context @ definition)
-    sims_other = others @ context if len(others) else np.zeros(0)
-    sim_other = float(sims_other.max()) if len(sims_other) else 0.0
-    logits = np.concatenate([[sim_class], sims_other]) / SOFTMAX_TEMPERATURE
-    soft = float(np.exp(logits[0] - logits.max()) / np.exp(logits - logits.max()).sum())
-    sim_masked = float(masked @ definition)
-    masked_other = float((others @ masked).max()) if len(others) else 0.0
-    return [sim_class, sim_other, sim_class - sim_other if len(others) else 0.0, soft, float(len(others) > 0),
-            sim_masked, sim_masked - masked_other if len(others) else 0.0]
+def _similarities(vector, senses) -> list[float]:
+    """Against [class definition, other senses...]: the class similarity, the best other sense,
+    the margin between them and the class's softmax share (0 / 0 / 1 without other senses)."""
+    sims = senses @ vector
+    if len(sims) == 1:
+        return [float(sims[0]), 0.0, 0.0, 1.0]
+    logits = sims / SOFTMAX_TEMPERATURE
+    soft = np.exp(logits - logits.max())
+    return [float(sims[0]), float(sims[1:].max()), float(sims[0] - sims[1:].max()), float(soft[0] / soft.sum())]

@@ -119,7 +119,8 @@ class FeatureExtractor:
         syntax, phrases = syntax_matrix(self.models.nlp, located)
         parts = [syntax, sense_matrix(self.table, self.class_names, batch)]
         if self.embeddings:
-            parts.append(embedding_matrix(self.models.embedder, self.table, located, phrases, batch))
+            modifies = syntax[:, self.names.index("modifies_noun")]
+            parts.append(embedding_matrix(self.models.embedder, self.table, located, phrases, batch, modifies))
         return np.hstack(parts)
 
 
