@@ -45,7 +45,10 @@ BASELINES = {"string matching": string_match_rule, "spaCy-only rule": spacy_rule
              "embedding-only nearest gloss": nearest_gloss_rule}
 
 
-def metrics(y: np.ndarray, predicted: np.ndarray, sources: list[str]) -> dict:
+def metrics(y: np.ndarray, p: np.ndarray, sources: list[str], threshold: float = 0.5) -> dict:
+    """Metrics of probabilities `p` (0/1 for rules) kept at `threshold`; per source the kept share,
+    the mean probability (the expected relevant share) and the labelled share."""
+    predicted = (p >= threshold).astype(np.int64)
     kept = predicted == 1
     out = {"accuracy": float((predicted == y).mean()),
            "precision_kept": float(y[kept].mean()) if kept.any() else float("nan"),
@@ -54,26 +57,28 @@ def metrics(y: np.ndarray, predicted: np.ndarray, sources: list[str]) -> dict:
     src = np.array(sources)
     for source in sorted(set(sources)):
         here = src == source
-        out["sources"][source] = {"judged": float(predicted[here].mean()), "labelled": float(y[here].mean()),
-                                  "n": int(here.sum())}
+        out["sources"][source] = {"judged": float(predicted[here].mean()), "mean_p": float(p[here].mean()),
+                                  "labelled": float(y[here].mean()), "n": int(here.sum())}
     return out
 
 
 def format_table(results: dict[str, dict]) -> str:
-    """Markdown table: one row per method; per source 'judged / labelled'."""
+    """Markdown table: one row per method; per source 'kept share / mean p (labelled share)'."""
     sources = sorted({s for r in results.values() for s in r["sources"]})
-    head = ["method", "accuracy", "precision of kept", "recall of yes"] + [f"{s} share (labelled)" for s in sources]
+    head = ["method", "accuracy", "precision of kept", "recall of yes"] + [f"{s}: kept / mean p (labelled)"
+                                                                          for s in sources]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in results.items():
         cells = [name, f"{r['accuracy']:.3f}", f"{r['precision_kept']:.3f}", f"{r['recall_yes']:.3f}"]
-        cells += [f"{r['sources'][s]['judged']:.2f} ({r['sources'][s]['labelled']:.2f})" for s in sources]
+        cells += [f"{r['sources'][s]['judged']:.2f} / {r['sources'][s]['mean_p']:.2f} ({r['sources'][s]['labelled']:.2f})"
+                  for s in sources]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def evaluate_rows(pairs: LabelledPairs, x: np.ndarray, names: list[str], judged: dict[str, np.ndarray]) -> dict:
-    """Metrics for the judge rows (given 0/1 predictions) and every baseline."""
-    results = {name: metrics(pairs.y, predicted, pairs.sources) for name, predicted in judged.items()}
+    """Metrics for the judge rows (given probabilities) and every baseline."""
+    results = {name: metrics(pairs.y, p, pairs.sources) for name, p in judged.items()}
     for name, rule in BASELINES.items():
         results[name] = metrics(pairs.y, rule(x, names), pairs.sources)
     return results

@@ -14,18 +14,18 @@ from classfreq.relevance.train import class_folds, grouped_cv, labelled_features
 
 
 def judged_rows(pairs, x: np.ndarray, names: list[str], n_fast: int) -> dict[str, np.ndarray]:
-    """0/1 verdicts of both judge variants, by grouped CV on these labels and by the shipped fit."""
+    """p_relevant of both judge variants, by grouped CV on these labels and by the shipped fit."""
     fold = class_folds(pairs.class_indexes)
-    rows = {"judge full (grouped CV)": grouped_cv(x, pairs.y, fold, names) >= 0.5,
-            "judge fast (grouped CV)": grouped_cv(x[:, :n_fast], pairs.y, fold, names[:n_fast]) >= 0.5}
+    rows = {"judge full (grouped CV)": grouped_cv(x, pairs.y, fold, names),
+            "judge fast (grouped CV)": grouped_cv(x[:, :n_fast], pairs.y, fold, names[:n_fast])}
     if PARAMS_PATH.is_file():
         params = read_params()
         for variant, cols in (("full", len(names)), ("fast", n_fast)):
             combiner = Combiner.from_json(params["variants"][variant]["combiner"])
             if combiner.features == names[:cols]:
                 tag = "in-sample" if params["trained_on"]["sha256"] == pairs.sha256 else "shipped"
-                rows[f"judge {variant} (shipped parameters, {tag})"] = combiner.predict(x[:, :cols]) >= combiner.threshold
-    return {k: v.astype(np.int64) for k, v in rows.items()}
+                rows[f"judge {variant} (shipped parameters, {tag})"] = combiner.predict(x[:, :cols])
+    return rows
 
 
 def evaluation_report(labels: Path, labelset_name: str) -> str:
@@ -41,5 +41,6 @@ def evaluation_report(labels: Path, labelset_name: str) -> str:
     results = evaluate_rows(pairs, x, full.names, judged_rows(pairs, x, full.names, n_fast))
     head = (f"{len(pairs)} decidable pairs of {len(set(pairs.class_indexes))} classes from {labels.name} "
             f"({pairs.n_unclear} unclear left out); judge rows: 5-fold grouped CV, folds split by class.\n"
-            f"Per source: judged relevant share (labelled share).\n")
+            f"Per source: share kept at p >= 0.5 / mean p_relevant (the expected relevant share) "
+            f"(labelled share).\n")
     return head + format_table(results)

@@ -63,3 +63,16 @@ def test_sample_is_not_the_smallest_ids():
     sample = sample_doc_ids(ids, 200)
     assert max(sample) > 5000 and 3000 < np.mean(sample) < 7000
     assert sample_key(5, 0) == sample_key(5, 0) != sample_key(5, 1)
+
+
+def test_evaluation_metrics_and_table():
+    from classfreq.relevance.evaluate import format_table, metrics
+
+    y = np.array([1, 1, 0, 0, 1])
+    p = np.array([0.9, 0.2, 0.6, 0.1, 0.8])
+    m = metrics(y, p, ["a", "a", "a", "b", "b"])
+    assert m["accuracy"] == pytest.approx(3 / 5) and m["precision_kept"] == pytest.approx(2 / 3)
+    assert m["recall_yes"] == pytest.approx(2 / 3)
+    assert m["sources"]["b"] == {"judged": 0.5, "mean_p": pytest.approx(0.45), "labelled": 0.5, "n": 2}
+    table = format_table({"judge": m})
+    assert "| judge | 0.600 | 0.667 | 0.667 |" in table and "0.50 / 0.45 (0.50)" in table
