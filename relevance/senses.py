@@ -132,7 +132,8 @@ def class_definitions(labelset) -> dict[int, str]:
 def sense_text(synset) -> str:
     """How a WordNet sense is embedded: its first lemma, gloss and nearest hypernym."""
     lemma = synset.lemmas()[0].name().replace("_", " ")
-    hypernyms = synset.hypernyms() or synset.instance_hypernyms()
+    # NLTK keeps pointers in sets: sort, or a synset with two hypernyms differs between runs
+    hypernyms = sorted(synset.hypernyms() or synset.instance_hypernyms(), key=lambda s: s.name())
     tail = f" ({hypernyms[0].lemmas()[0].name().replace('_', ' ')})" if hypernyms else ""
     return f"{lemma}: {synset.definition()}{tail}"
 
