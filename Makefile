@@ -40,6 +40,11 @@ venv:
 synsets:
 	$(VENV)/bin/classfreq synsets build --shared $(SHARED)
 
+# the relevance judge's shipped data: WordNet sense tables per label set, then the fitted combiner
+relevance:
+	$(VENV)/bin/classfreq relevance senses
+	$(VENV)/bin/classfreq relevance train --labels $(SHARED)/relevance/imagenet1k_dev_labels.jsonl
+
 demo:
 	$(VENV)/bin/classfreq demo --shared $(SHARED) --out $(OUT) --warehouse $(WAREHOUSE)
 

@@ -18,6 +18,7 @@ AREAS = [
     "classfreq.queries.cli",
     "classfreq.models.cli",
     "classfreq.reports.cli",
+    "classfreq.relevance.cli",
 ]
 
 

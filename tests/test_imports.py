@@ -1,5 +1,5 @@
 """The project's import graph: no module imports itself through others, and the packages form
-layers (classfreq core <- synsets <- queries <- pipelines <- models <- reports), so no package
+layers (classfreq core <- synsets <- relevance <- queries <- pipelines <- models <- reports), so no package
 loop either. Imports inside functions count too."""
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"classfreq": "classfreq", "synsets": "classfreq.synsets", "queries": "classfreq.queries",
+FOLDERS = {"classfreq": "classfreq", "synsets": "classfreq.synsets", "relevance": "classfreq.relevance",
+           "queries": "classfreq.queries",
            "pipelines": "classfreq.pipelines", "models": "classfreq.models", "reports": "classfreq.reports"}
-LAYERS = ["classfreq", "classfreq.synsets", "classfreq.queries", "classfreq.pipelines", "classfreq.models",
+LAYERS = ["classfreq", "classfreq.synsets", "classfreq.relevance", "classfreq.queries", "classfreq.pipelines", "classfreq.models",
           "classfreq.reports"]
 
 

@@ -1,0 +1,15 @@
+"""The relevance judge: does a matched form, as used in a caption, mean the class?
+
+    from classfreq.relevance import load_judge, relevant_share, sample_doc_ids
+    judge = load_judge("imagenet1k", variant="full")     # once per process / Spark Python worker
+    p = judge.score(texts, class_indexes, forms)          # p_relevant per pair (numpy)
+
+Modules: locate (where the form matched), syntax (spaCy), senses (WordNet sense tables, shipped
+per label set), embed (MiniLM), features, judge (combiner + API), train / evaluate / report
+(fitting and grouped cross-validation), estimate (Rogan–Gladen shares, seeded sampler), cli.
+"""
+from classfreq.relevance.estimate import JudgeErrors, ShareEstimate, relevant_share, sample_doc_ids, sample_key
+from classfreq.relevance.judge import Judge, Models, load_judge
+
+__all__ = ["Judge", "JudgeErrors", "Models", "ShareEstimate", "load_judge", "relevant_share", "sample_doc_ids",
+           "sample_key"]

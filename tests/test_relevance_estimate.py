@@ -1,0 +1,78 @@
+"""Relevant-share estimates with the judge's error rates (Rogan–Gladen) and the seeded sampler."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from classfreq.relevance.estimate import JudgeErrors, relevant_share, sample_doc_ids, sample_key
+
+
+def _coverage(true_share, se, sp, docs, n, n_yes, n_no, runs, seed):
+    rng = np.random.default_rng(seed)
+    covered = 0
+    for _ in range(runs):
+        relevant = rng.random(docs) < true_share
+        sample = relevant[rng.choice(docs, n, replace=False)]
+        judged = np.where(sample, rng.random(n) < se, rng.random(n) >= sp)
+        tp, tn = rng.binomial(n_yes, se), rng.binomial(n_no, sp)   # error rates measured on labels
+        est = relevant_share(int(judged.sum()), n, JudgeErrors(tp, n_yes - tp, tn, n_no - tn), docs)
+        covered += est.low <= relevant.mean() <= est.high
+    return covered / runs
+
+
+@pytest.mark.parametrize("true_share,se,sp", [(0.4, 0.85, 0.80), (0.7, 0.9, 0.75), (0.25, 0.8, 0.9)])
+def test_interval_covers_the_true_share_about_95_percent(true_share, se, sp):
+    coverage = _coverage(true_share, se, sp, docs=5000, n=200, n_yes=350, n_no=310, runs=1500, seed=7)
+    assert 0.92 <= coverage <= 0.98, coverage
+
+
+def test_ignoring_the_judge_error_would_not_cover():
+    """The correction matters: the raw judged share is biased well outside the interval width."""
+    est = relevant_share(80, 200, JudgeErrors(tp=85, fn=15, tn=80, fp=20))
+    assert abs(est.judged_share - est.share) > 0.05 and est.low <= est.share <= est.high
+
+
+def test_estimate_is_clipped_and_scales_to_documents():
+    est = relevant_share(0, 200, JudgeErrors(tp=90, fn=10, tn=80, fp=20))
+    assert est.share == 0.0 and est.low == 0.0 and 0 < est.high < 0.2
+    mid, low, high = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20)).docs_relevant(1000)
+    assert low <= mid <= high and mid == pytest.approx(1000 * (0.6 + 0.8 - 1) / 0.7)
+    full_census = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20), docs=200)
+    sampled = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20), docs=100000)
+    assert full_census.high - full_census.low < sampled.high - sampled.low
+
+
+def test_sample_is_the_same_whatever_the_order_or_partitioning():
+    ids = [f"doc{i}" for i in range(5000)]
+    expected = sample_doc_ids(ids, 200, seed=3)
+    shuffled = ids[:]
+    random.Random(1).shuffle(shuffled)
+    assert sample_doc_ids(shuffled, 200, seed=3) == expected
+    # per partition: keep each partition's first 200 by key, then merge: same sample
+    parts = [shuffled[i::7] for i in range(7)]
+    merged = sample_doc_ids([d for p in parts for d in sample_doc_ids(p, 200, seed=3)], 200, seed=3)
+    assert merged == expected
+    assert sample_doc_ids(ids, 200, seed=4) != expected
+    assert len(set(expected)) == 200 and sample_doc_ids(ids[:50], 200) == sample_doc_ids(ids[:50][::-1], 200)
+
+
+def test_sample_is_not_the_smallest_ids():
+    ids = list(range(10000))
+    sample = sample_doc_ids(ids, 200)
+    assert max(sample) > 5000 and 3000 < np.mean(sample) < 7000
+    assert sample_key(5, 0) == sample_key(5, 0) != sample_key(5, 1)
+
+
+def test_evaluation_metrics_and_table():
+    from classfreq.relevance.evaluate import format_table, metrics
+
+    y = np.array([1, 1, 0, 0, 1])
+    p = np.array([0.9, 0.2, 0.6, 0.1, 0.8])
+    m = metrics(y, p, ["a", "a", "a", "b", "b"])
+    assert m["accuracy"] == pytest.approx(3 / 5) and m["precision_kept"] == pytest.approx(2 / 3)
+    assert m["recall_yes"] == pytest.approx(2 / 3)
+    assert m["sources"]["b"] == {"judged": 0.5, "mean_p": pytest.approx(0.45), "labelled": 0.5, "n": 2}
+    table = format_table({"judge": m})
+    assert "| judge | 0.600 | 0.667 | 0.667 |" in table and "0.50 / 0.45 (0.50)" in table
