@@ -10,7 +10,7 @@ APT_PACKAGES := openjdk-17-jre-headless wordnet-base wordnet-sense-index chromiu
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: setup system-packages venv demo lint test test-fast synsets benchmark clean
+.PHONY: setup system-packages venv demo lint test test-fast synsets relevance benchmark clean
 
 setup: system-packages venv
 
