@@ -125,6 +125,21 @@ def test_wait_lock_waits_for_the_holder_then_names_it(tmp_path):
         assert (tmp_path / "wh.duckdb.lock").read_text() == str(os.getpid())
 
 
+def test_every_command_opening_a_held_warehouse_gets_one_sentence(tmp_path):
+    """queries.warehouse.connect (import-counts, query, report...) names the holder too, read-only or not."""
+    from classfreq.queries.warehouse import connect
+    wh = tmp_path / "wh.duckdb"
+    holder = hold(wh, DUCKDB_WRITER)
+    try:
+        for read_only in (False, True):
+            with pytest.raises(UserError, match=rf"is in use by another process \(PID {holder.pid}\); let it finish first$"):
+                connect(wh, read_only=read_only)
+    finally:
+        holder.kill()
+        holder.wait()
+    connect(wh, read_only=True).close()
+
+
 def test_count_with_wait_lock_runs_once_the_holder_lets_go(tmp_path):
     """A real count started while another process writes the warehouse, with --wait-lock: it waits,
     then counts and writes its rows."""
