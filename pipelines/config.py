@@ -51,6 +51,10 @@ class CountConfig(Config):
                                         help="keep up to N matching documents per class in doc_matches (0: none)")
     out: str = option("out", help="Parquet output folder")
     warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file")
+    wait_lock: float = option(0.0, metavar="SECONDS",
+                              help="wait up to SECONDS for another process to release the warehouse (0: fail at once)")
+    allow_all_bad: bool = option(False, help="write the run even when every record failed to read "
+                                             "(by default that ends the run: the --format is probably wrong)")
     master: str | None = option(help="Spark master (default: spark-submit's, else local[*])")
     partitions: int = option(0, help="repartition documents before counting (0: as read)")
     shuffle_partitions: int = option(16, help="spark.sql.shuffle.partitions")
@@ -93,7 +97,8 @@ class CountConfig(Config):
         for flag, value, least in (("--max-matches-per-class", self.max_matches_per_class, 0),
                                    ("--partitions", self.partitions, 0),
                                    ("--shuffle-partitions", self.shuffle_partitions, 1),
-                                   ("--progress-interval", self.progress_interval, 0)):
+                                   ("--progress-interval", self.progress_interval, 0),
+                                   ("--wait-lock", self.wait_lock, 0)):
             if value < least:
                 raise UserError(f"{flag} must be {'0 or more' if least == 0 else f'at least {least}'}, got {value}")
         return self

@@ -49,7 +49,9 @@ from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, c
 from classfreq.pipelines.input_files import expand_inputs  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
 from classfreq.pipelines.outputs import CountKey, remove_stale_parquet, write_parquet, write_warehouse  # noqa: E402
+from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
+from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
 from classfreq.pipelines.readers import ReadResult, read_documents  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
 from classfreq.pipelines.spark_session import get_spark  # noqa: E402
@@ -94,7 +96,16 @@ class Read:
 
 
 def run(config: CountConfig, spark=None) -> RunResult:
-    """The whole job: read, count, write Parquet and the warehouse. Returns what it wrote."""
+    """The whole job: read, count, write Parquet and the warehouse. Returns what it wrote.
+
+    Every argument and output path is checked, and the warehouse held for this run, before
+    Spark starts or any data is read."""
+    check_paths(config.validate())
+    with wh.writer_lock(config.warehouse, wait=config.wait_lock):
+        return _read_count_write(config, spark)
+
+
+def _read_count_write(config: CountConfig, spark=None) -> RunResult:
     started = time.monotonic()
     job = prepare(config.validate(), spark)
     read = read_step(job)
@@ -164,12 +175,14 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
 
 def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     """Parquet under --out, then the warehouse rows, the label set (if missing) and the run's
-    provenance. Returns the Parquet folder of each table."""
+    provenance (nothing when no record could be read, unless --allow-all-bad). Returns the
+    Parquet folder of each table."""
     c = job.config
+    refuse_if_nothing_read(tables, result.fmt, result.files, c.allow_all_bad)
     parquet = {table: write_parquet(job.spark, c.out, table, df, job.key) for table, df in tables.items()}
     remove_stale_parquet(c.out, tables, job.key)
     _remove_if_empty(os.path.join(c.out, "_tmp"))
-    con = wh.connect(c.warehouse)
+    con = wh.connect(c.warehouse, wait=c.wait_lock)
     try:
         write_warehouse(con, tables, job.key)
         ensure_labelset_tables(con, job.labelset)

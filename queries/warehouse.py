@@ -7,8 +7,14 @@ previous rows intact.
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import json
+import os
+import re
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,19 +25,91 @@ from classfreq.errors import UserError
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 DEFAULT_WAREHOUSE = "warehouse/classfreq.duckdb"
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")  # DuckDB's "Conflicting lock is held in /usr/bin/python (PID 123) by user ..."
+_RETRY_EVERY = 0.2  # seconds between tries while waiting for a lock
+WAIT_HINT = "let it finish, or pass --wait-lock SECONDS to wait for it"
 
 
-def connect(path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating when missing) the warehouse file and make sure every table exists."""
+def connect(path: str | Path = DEFAULT_WAREHOUSE, read_only: bool = False, wait: float = 0) -> duckdb.DuckDBPyConnection:
+    """Open (creating when missing) the warehouse file and make sure every table exists.
+
+    While another process holds the file, retry for up to ``wait`` seconds; then, or when the file
+    is not a DuckDB database, raise a UserError of one sentence."""
     path = Path(path)
     if read_only:
         if not path.exists():
             raise UserError(f"warehouse {path} does not exist; run the counter or an import first, or pass --warehouse")
-        return duckdb.connect(str(path), read_only=True)
+        return open_database(path, read_only=True, wait=wait)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = open_database(path, wait=wait)
     con.execute(SCHEMA_SQL.read_text())
     return con
+
+
+def open_database(path: Path, read_only: bool = False, wait: float = 0, hint: str = "let it finish first",
+                  deadline: float | None = None) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with its file errors turned into one sentence, retried while the file is
+    locked for ``wait`` seconds (or until the ``time.monotonic()`` ``deadline``); ``hint`` ends the
+    sentence when the lock does not go away."""
+    deadline = time.monotonic() + wait if deadline is None else deadline
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            holder = _LOCK_HOLDER.search(str(exc))
+            if holder is None:
+                raise UserError(f"warehouse {path} cannot be opened as a DuckDB database: {_first_line(exc)}") from None
+            if time.monotonic() >= deadline:
+                raise UserError(_busy(path, holder.group(1), wait, hint)) from None
+            time.sleep(_RETRY_EVERY)
+
+
+@contextmanager
+def writer_lock(path: str | Path, wait: float = 0) -> Iterator[None]:
+    """Hold the warehouse for one writing job from its start to its end.
+
+    DuckDB locks its file only while a connection is open, and a job opens it only to write its
+    rows at the end, so two jobs (or a job and another program holding the file) would collide
+    only after all their work. This takes an exclusive lock on the side file ``PATH.lock``, which
+    records the holder's PID, and checks that the database itself opens for writing now; both
+    wait up to ``wait`` seconds. Raises UserError naming the holder."""
+    path = Path(path)
+    deadline = time.monotonic() + wait
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        side = open(f"{path}.lock", "a+")  # noqa: SIM115  (held open until the job ends)
+    except OSError as exc:
+        raise UserError(f"--warehouse {path} cannot be written here ({exc.strerror or exc})") from None
+    with side:
+        while not _try_flock(side):
+            if time.monotonic() >= deadline:
+                side.seek(0)
+                raise UserError(_busy(path, side.read().strip() or "unknown", wait, WAIT_HINT))
+            time.sleep(_RETRY_EVERY)
+        side.seek(0)
+        side.truncate()
+        side.write(str(os.getpid()))
+        side.flush()
+        if path.exists():
+            open_database(path, wait=wait, hint=WAIT_HINT, deadline=deadline).close()
+        yield
+
+
+def _try_flock(f) -> bool:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _busy(path: Path, pid: str, wait: float, hint: str) -> str:
+    waited = f" after waiting {wait:g} s" if wait else ""
+    return f"warehouse {path} is in use by another process (PID {pid}){waited}; {hint}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
