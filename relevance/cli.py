@@ -31,7 +31,8 @@ class ScoreConfig(Config):
     out: str = option(required=True, help="JSONL output, lines {pair_id, p_relevant, relevant}")
     labelset: str = option("imagenet1k", help="built-in label set name or label-set folder")
     variant: str = option("full", choices=("full", "fast"), help="full (spaCy + embeddings) or fast (spaCy only)")
-    rejects: str | None = option(help="where malformed lines go with their reason (default OUT.rejects.jsonl)")
+    rejects: str | None = option(
+        help="where malformed lines go with their reason (default: judged.rejects.jsonl for --out judged.jsonl)")
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _score(args) -> int:
     config = from_args(ScoreConfig, args)
     judge = load_judge(config.labelset, config.variant)
     out = Path(config.out)
-    rejects_path = Path(config.rejects) if config.rejects else out.with_name(out.name + ".rejects.jsonl")
+    rejects_path = Path(config.rejects) if config.rejects else out.with_name(out.stem + ".rejects.jsonl")
     indexes = set(judge.extractor.class_names)
     scored, bad, chunk = 0, [], []
     with open(out, "w", encoding="utf-8") as sink:

@@ -102,7 +102,7 @@ def test_score_command_reports_a_bad_line(tmp_path, imagenet, capsys):
     out = tmp_path / "out.jsonl"
     assert main(["relevance", "score", "--pairs", str(pairs), "--out", str(out), "--variant", "fast"]) == 1
     assert [json.loads(line)["pair_id"] for line in out.read_text().splitlines()] == ["a"]
-    rejects = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()]
+    rejects = [json.loads(line) for line in (tmp_path / "out.rejects.jsonl").read_text().splitlines()]
     assert [r["line"] for r in rejects] == [2, 3]
     assert "not valid JSON" in rejects[0]["reason"] and "not a class" in rejects[1]["reason"]
     assert "line 2" in capsys.readouterr().err
