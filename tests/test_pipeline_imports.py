@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_imports import find_cycle  # the one cycle finder (tests/test_imports.py)
+
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 PACKAGE = "classfreq.pipelines"
 
@@ -31,28 +33,6 @@ def _imports(path: Path) -> set[str]:
 
 def import_graph() -> dict[str, set[str]]:
     return {f"{PACKAGE}.{p.stem}": _imports(p) for p in sorted(PIPELINES.glob("*.py")) if p.stem != "__init__"}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
 
 
 def test_no_import_circle_in_pipelines():
