@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 
 # `[^\W_]` is exactly str.isalnum(): for str patterns, re's \w is "isalnum() or '_'"
 # (tests check this for every code point).
@@ -45,3 +46,30 @@ def normalize_form(text: str) -> str:
 def form_tokens(form: str) -> tuple[str, ...]:
     """The token sequence the matcher looks for; equal sequences are one pattern."""
     return tuple(tokenize(form))
+
+
+def lengths_by_first_token(patterns: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
+    """First token -> the ascending token lengths of the patterns that start with it."""
+    lengths: dict[str, set[int]] = {}
+    for pattern in patterns:
+        lengths.setdefault(pattern[0], set()).add(len(pattern))
+    return {token: sorted(ks) for token, ks in lengths.items()}
+
+
+def patterns_at(tokens: Sequence[str], i: int, patterns, lengths: dict[str, list[int]]) -> list[tuple[str, ...]]:
+    """The patterns that start at token ``i``, shortest first."""
+    return [tuple(tokens[i:i + k]) for k in lengths.get(tokens[i], ())
+            if i + k <= len(tokens) and tuple(tokens[i:i + k]) in patterns]
+
+
+def leftmost_longest(tokens: Sequence[str], patterns, lengths: dict[str, list[int]]) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(position, pattern) of each occurrence the default matching counts: scanning left to
+    right, the longest pattern starting at each position, then on after its last token."""
+    i = 0
+    while i < len(tokens):
+        here = patterns_at(tokens, i, patterns, lengths)
+        if here:
+            yield i, here[-1]
+            i += len(here[-1])
+        else:
+            i += 1

@@ -107,7 +107,7 @@ def run(config: CountConfig, spark=None) -> RunResult:
 
 def _read_count_write(config: CountConfig, spark=None) -> RunResult:
     started = time.monotonic()
-    job = prepare(config.validate(), spark)
+    job = prepare(config, spark)  # validated by run()
     read = read_step(job)
     t_count = time.monotonic()
     sums, matches = count_step(job, read)

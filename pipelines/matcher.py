@@ -64,14 +64,6 @@ def form_patterns(forms: Iterable[str], tokenize: Callable[[str], list[str]]) ->
     return patterns
 
 
-def lengths_by_first_token(patterns: Iterable[tuple[str, ...]]) -> dict[str, list[int]]:
-    """First token -> the ascending token lengths of the patterns that start with it."""
-    lengths: dict[str, set[int]] = {}
-    for pattern in patterns:
-        lengths.setdefault(pattern[0], set()).add(len(pattern))
-    return {token: sorted(ks) for token, ks in lengths.items()}
-
-
 class Matcher(ABC):
     """Finds forms in texts; see the module docstring for the attributes every matcher has."""
 

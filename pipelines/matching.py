@@ -40,8 +40,8 @@ from itertools import chain
 import numpy as np
 
 from classfreq.errors import MissingDependency, require
-from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, form_patterns, lengths_by_first_token
-from classfreq.text import tokenize
+from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, form_patterns
+from classfreq.text import leftmost_longest, lengths_by_first_token, patterns_at, tokenize
 
 __all__ = ["ENGINES", "FormMatcher", "Hits", "count_tokens_reference", "default_engine", "match_reference"]
 
@@ -52,18 +52,11 @@ def count_tokens_reference(tokens: Sequence[str], patterns: dict[tuple[str, ...]
     if lengths is None:
         lengths = lengths_by_first_token(patterns)
     found: Counter = Counter()
-    i = 0
-    while i < len(tokens):
-        starting_here = [tuple(tokens[i:i + k]) for k in lengths.get(tokens[i], ())
-                         if i + k <= len(tokens) and tuple(tokens[i:i + k]) in patterns]
-        if nested:
-            found.update(starting_here)
-            i += 1
-        elif starting_here:
-            found[starting_here[-1]] += 1          # the longest pattern starting at i
-            i += len(starting_here[-1])
-        else:
-            i += 1
+    if nested:
+        for i in range(len(tokens)):
+            found.update(patterns_at(tokens, i, patterns, lengths))
+    else:
+        found.update(pattern for _, pattern in leftmost_longest(tokens, patterns, lengths))
     return found
 
 

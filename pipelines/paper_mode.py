@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from functools import cache
 
 from classfreq.errors import require
-from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, lengths_by_first_token
+from classfreq.pipelines.matcher import Hits, Matcher, as_text_list
+from classfreq.text import lengths_by_first_token
 
 
 @cache

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from classfreq.text import TOKEN_RE, form_tokens
+from classfreq.text import TOKEN_RE, form_tokens, leftmost_longest, lengths_by_first_token
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,7 @@ class FormLocator:
 
     def __init__(self, forms: Iterable[str]):
         self.patterns = {tokens for tokens in map(form_tokens, forms) if tokens}
-        lengths: dict[str, set[int]] = {}
-        for pattern in self.patterns:
-            lengths.setdefault(pattern[0], set()).add(len(pattern))
-        self.lengths = {token: sorted(ks, reverse=True) for token, ks in lengths.items()}
+        self.lengths = lengths_by_first_token(self.patterns)
 
     def locate(self, text: str, form: str) -> Located:
         """The first occurrence of `form` that leftmost-longest matching counts; else the first
@@ -55,11 +52,4 @@ class FormLocator:
         return Located(display, spans[chosen][0], spans[chosen + k - 1][1], len(anywhere))
 
     def _counted_positions(self, tokens: list[str], target: tuple[str, ...]) -> list[int]:
-        found, i = [], 0
-        while i < len(tokens):
-            longest = next((k for k in self.lengths.get(tokens[i], ())
-                            if tuple(tokens[i:i + k]) in self.patterns), 0)
-            if longest and tuple(tokens[i:i + longest]) == target:
-                found.append(i)
-            i += longest or 1
-        return found
+        return [i for i, pattern in leftmost_longest(tokens, self.patterns, self.lengths) if pattern == target]
