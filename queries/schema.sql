@@ -29,6 +29,20 @@ CREATE TABLE IF NOT EXISTS class_counts (
   run_id VARCHAR, source VARCHAR, mode VARCHAR, role VARCHAR, labelset VARCHAR, version VARCHAR,
   class_index INTEGER, docs BIGINT, docs_clean BIGINT, mentions BIGINT, sample_fraction DOUBLE,
   docs_est DOUBLE, docs_est_lo DOUBLE, docs_est_hi DOUBLE);
+-- The relevance stage (count --relevance, or `classfreq relevance` on an existing run) fills the
+-- columns below; they are NULL for a class no judge looked at. relevance_judged pairs were judged
+-- (a seeded sample of the class's matched documents), relevance_p_mean is their mean probability,
+-- relevant_share* the share corrected for the judge's measured error rates (Rogan-Gladen) with its
+-- 95% interval, and docs_relevant_* = share x docs_est with the interval carried through.
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_judge VARCHAR;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_judged BIGINT;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_p_mean DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevant_share DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevant_share_lo DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevant_share_hi DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS docs_relevant_est DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS docs_relevant_lo DOUBLE;
+ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS docs_relevant_hi DOUBLE;
 
 -- key: run_id, source
 -- invariant: docs_read = docs_matched + docs_unmatched + docs_quarantined
@@ -47,6 +61,9 @@ CREATE TABLE IF NOT EXISTS doc_matches (
   run_id VARCHAR, source VARCHAR, mode VARCHAR, labelset VARCHAR, version VARCHAR,
   doc_id VARCHAR, class_index INTEGER, form VARCHAR, url VARCHAR, text VARCHAR,
   nsfw VARCHAR, punsafe DOUBLE);
+-- p_relevant: the relevance judge's probability for this match (NULL: not judged); relevant: p >= 0.5
+ALTER TABLE doc_matches ADD COLUMN IF NOT EXISTS p_relevant DOUBLE;
+ALTER TABLE doc_matches ADD COLUMN IF NOT EXISTS relevant BOOLEAN;
 
 -- key: origin, corpus, labelset, version, class_index
 CREATE TABLE IF NOT EXISTS imported_counts (
