@@ -2,151 +2,441 @@
 top-level array of samples, hundreds of MB) and COCO annotation files (the `annotations` array of
 a top-level object).
 
-A small state machine visits only the structural characters (a C-speed regex jumps over string
-contents), so memory stays at one read block plus one record. Each record comes out as its raw
-bytes, so a malformed record is quarantined alone by the parser downstream instead of failing
-the whole file.
+The input is decoded block by block (invalid UTF-8 bytes kept as surrogates, so every record
+comes out as its exact original bytes). The fast path is the stdlib C decoder
+(``JSONDecoder.raw_decode``) from each record start; when it fails, a bracket scanner decides
+whether the record is merely cut by the end of the block (read more), complete but malformed (a
+record of its own, quarantined by the parser), or broken (brackets that close early, a ``{``
+never closed): then the splitter resynchronises on the next record start (``{`` followed by the
+first key of the array's records), and the broken bytes become one piece with a reason. Arrays
+back to back (``cat a.json b.json``) are all read, a UTF-8 BOM is white space, bytes outside any
+array are a piece with a reason.
+
+Every byte read is accounted for in a ``Ledger``: inside a record, inside a piece with a reason,
+structure (brackets, commas, white space, BOMs) or, for COCO, the object around the array. The
+ledger's ``check`` makes a record that is read but never yielded impossible.
 """
 from __future__ import annotations
 
+import codecs
+import json
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import BinaryIO, NamedTuple
 
-_STRUCTURAL = re.compile(rb'["\[\]{},:]')
-_STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
-_WS = b" \t\r\n"
 BLOCK = 8 << 20
+MAX_RECORD = 64 << 20   # characters: a record still open after this many is broken (memory bound)
+BOM = "\ufeff"
+SKIPPED_BROKEN = "malformed JSON record (brackets do not match; skipped to the next record)"
+SKIPPED_OUTSIDE = "bytes outside the JSON array"
+SKIPPED_NO_MEMBER = "a JSON object without the array"
+
+_STRUCTURAL = re.compile(r'["\[\]{},:]')
+_STRING_REST = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
+_NOT_WS = re.compile(r"[^ \t\r\n\ufeff]")
+_STRUCTURE_ONLY = re.compile(r"[ \t\r\n\ufeff,\[\]]*")
+_FIRST_KEY = re.compile(r'\{\s*("(?:[^"\\]|\\.)*")\s*:', re.S)
+_ANY_START = re.compile(r"[,\[]\s*(\{)")
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
+_COMMA = re.compile(r"[ \t\r\n]*,[ \t\r\n]*")
+_SEPARATORS = " \t\r\n\ufeff,["
+_CLOSER = {"]": "[", "}": "{"}
+_DECODER = json.JSONDecoder()
 
 
 class JsonLayoutError(ValueError):
     """The file is not a JSON array (or has no such member array): nothing can be split."""
 
 
-class _Buffer:
-    def __init__(self, stream: BinaryIO, block: int):
-        self.stream, self.block = stream, block
-        self.buf, self.eof = b"", False
+class Piece(NamedTuple):
+    """A record's raw bytes; ``reason`` set when the bytes are a broken span, quarantined as is."""
+    raw: bytes
+    reason: str | None = None
 
-    def refill(self, keep_from: int) -> int:
-        """Drop bytes before keep_from and read one more block; returns the shift applied."""
-        if self.eof:
-            return -1
-        chunk = self.stream.read(self.block)
-        if not chunk:
-            self.eof = True
-            return -1
-        self.buf = self.buf[keep_from:] + chunk
-        return keep_from
+
+@dataclass
+class Ledger:
+    """Where every byte read went (UTF-8 bytes, BOMs and invalid bytes included)."""
+    read: int = 0
+    records: int = 0
+    record_bytes: int = 0
+    skipped: int = 0
+    skipped_bytes: int = 0
+    structure_bytes: int = 0
+    outside_bytes: int = 0   # COCO: the object around the annotations array
+    reasons: dict = field(default_factory=dict)
+
+    def check(self) -> None:
+        accounted = self.record_bytes + self.skipped_bytes + self.structure_bytes + self.outside_bytes
+        if accounted != self.read:
+            raise AssertionError(f"JSON splitter lost bytes: read {self.read}, accounted {accounted} ({self})")
+
+
+def _nbytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+class _Text:
+    """The decoded input: ``text`` holds the unconsumed part, ``done`` the first position not yet
+    accounted for in the ledger."""
+
+    def __init__(self, stream: BinaryIO, block: int, ledger: Ledger):
+        self.stream, self.block, self.ledger = stream, block, ledger
+        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.text, self.done, self.eof = "", 0, False
+
+    def more(self, keep_from: int) -> int:
+        """Drop text before ``keep_from`` (never past ``done``) and decode one more block; the shift
+        applied to positions, or -1 at the end of the input."""
+        while not self.eof:
+            chunk = self.stream.read(self.block)
+            self.ledger.read += len(chunk)
+            self.eof = not chunk
+            new = self.decoder.decode(chunk, final=self.eof)
+            if new or self.eof:
+                keep_from = min(keep_from, self.done)
+                self.text = self.text[keep_from:] + new
+                self.done -= keep_from
+                return keep_from if new else -1
+        return -1
+
+    def next_char(self, pos: int) -> tuple[int, str]:
+        """(position, char) of the next non-blank char at or after ``pos`` ('' at the end)."""
+        while True:
+            m = _NOT_WS.search(self.text, pos)
+            if m is not None:
+                return m.start(), m.group()
+            shift = self.more(pos)
+            if shift < 0:
+                return len(self.text), ""
+            pos -= shift
+
+    def account(self, upto: int, kind: str) -> None:
+        """Everything from ``done`` to ``upto`` is structure (checked) or outside the array."""
+        span = self.text[self.done:upto]
+        if kind == "structure" and _STRUCTURE_ONLY.fullmatch(span) is None:
+            raise AssertionError(f"JSON splitter: non-structure text between records: {span[:80]!r}")
+        n = _nbytes(span)
+        if kind == "structure":
+            self.ledger.structure_bytes += n
+        else:
+            self.ledger.outside_bytes += n
+        self.done = upto
+
+    def piece(self, start: int, end: int, reason: str | None = None) -> Piece:
+        """The record (or broken span) text[start:end], after accounting the structure before it."""
+        self.account(start, "structure")
+        raw = self.text[start:end].encode("utf-8", "surrogateescape")
+        led = self.ledger
+        if reason is None:
+            led.records += 1
+            led.record_bytes += len(raw)
+        else:
+            led.skipped += 1
+            led.skipped_bytes += len(raw)
+            led.reasons[reason] = led.reasons.get(reason, 0) + 1
+        self.done = end
+        return Piece(raw, reason)
+
+
+def split_pieces(stream: BinaryIO, member: str | None = None, block: int = BLOCK,
+                 ledger: Ledger | None = None) -> Iterator[Piece]:
+    """Each element of every top-level array (``member``: of the array under that key of every
+    top-level object), as a Piece; the ledger is checked at the end."""
+    ledger = ledger if ledger is not None else Ledger()
+    yield from _Splitter(_Text(stream, block, ledger), member).pieces()
+    ledger.check()
 
 
 def iter_records(stream: BinaryIO, member: str | None = None, block: int = BLOCK) -> Iterator[bytes]:
-    """Yield the raw bytes of each element of the top-level array, or of the array under key
-    `member` of a top-level object (member='annotations' for COCO)."""
-    b = _Buffer(stream, block)
-    pos = _skip_whitespace(b, 0, "the file is empty")
-    opener = b.buf[pos:pos + 1]
-    if member is None and opener != b"[":
-        raise JsonLayoutError("it does not start with a JSON array '['")
-    if member is not None and opener != b"{":
-        raise JsonLayoutError("it does not start with a JSON object '{'")
-    pos += 1
-    if member is not None:
-        pos = _seek_member(b, pos, member.encode())
-    yield from _split(b, pos)
+    """The raw bytes of each piece (broken spans included: the parser quarantines them)."""
+    for piece in split_pieces(stream, member, block):
+        yield piece.raw
 
 
-def _skip_whitespace(b: _Buffer, pos: int, error_if_eof: str) -> int:
-    """Position of the next non-blank byte, refilling the buffer as needed (the buffer then starts
-    at the old `pos`); JsonLayoutError(error_if_eof) when the file ends first."""
-    while True:
-        while pos < len(b.buf) and b.buf[pos] in _WS:
-            pos += 1
-        if pos < len(b.buf):
-            return pos
-        if b.refill(pos) < 0:
-            raise JsonLayoutError(error_if_eof)
-        pos = 0
+class _Splitter:
+    def __init__(self, t: _Text, member: str | None):
+        self.t, self.member = t, member
+        self.opener = "[" if member is None else "{"
+        self.start_re: re.Pattern | None = None  # a record start: '{' and the first record's first key
+        self.start_literal = ""  # the first record's start, as written (to find the last start in a text)
 
+    def pieces(self) -> Iterator[Piece]:
+        t = self.t
+        pos, ch = t.next_char(0)
+        if ch == "":
+            raise JsonLayoutError("the file is empty")
+        if ch != self.opener:
+            what = "a JSON array '['" if self.member is None else "a JSON object '{'"
+            raise JsonLayoutError(f"it does not start with {what}")
+        first = True
+        while ch:
+            if ch == self.opener and self.member is None:
+                pos = yield from self._elements(pos + 1)
+            elif ch == self.opener:
+                pos = yield from self._member_elements(pos, first)
+            else:  # text after an array: a piece up to the next array, if any
+                pos = yield from self._outside(pos)
+            first = False
+            pos, ch = t.next_char(pos)
+        t.account(len(t.text), "structure")
 
-def _skip_string(b: _Buffer, pos: int, keep_from: int) -> tuple[int, int]:
-    """pos is just after an opening quote; returns (position after the closing quote, shift)."""
-    shift_total = 0
-    while True:
-        m = _STRING_REST.match(b.buf, pos)
-        if m is not None:
-            return m.end(), shift_total
-        shift = b.refill(keep_from)
-        if shift < 0:
-            return len(b.buf), shift_total
-        pos -= shift
-        keep_from -= shift
-        shift_total += shift
+    def _outside(self, pos: int):
+        t = self.t
+        end = t.text.find(self.opener, pos)
+        while end < 0 and not t.eof:
+            t.more(t.done)
+            end = t.text.find(self.opener, t.done)
+        end = len(t.text) if end < 0 else end
+        yield t.piece(pos, end, SKIPPED_OUTSIDE)
+        return end
 
+    def _member_elements(self, pos: int, first: bool):
+        """A top-level object: its member array's elements; returns the position after the object."""
+        t = self.t
+        t.account(pos, "structure")
+        try:
+            pos = self._seek_member(pos + 1)
+        except JsonLayoutError as exc:
+            if first:
+                raise
+            yield t.piece(t.done, len(t.text), f"{SKIPPED_NO_MEMBER} ({exc})")
+            return len(t.text)
+        t.account(pos - 1, "outside")
+        pos = yield from self._elements(pos)
+        t.account(pos, "structure")
+        end = self._close_object(pos)
+        t.account(end, "outside")
+        return end
 
-def _seek_member(b: _Buffer, pos: int, name: bytes) -> int:
-    """Inside the top-level object: find `"name": [` at depth 0 and return the position after '['."""
-    depth = 0
-    last_string = None
-    while True:
-        m = _STRUCTURAL.search(b.buf, pos)
-        if m is None:
-            shift = b.refill(len(b.buf))
-            if shift < 0:
-                raise JsonLayoutError(f"it has no {name.decode()!r} array")
-            pos = 0
-            continue
-        ch, start = b.buf[m.start()], m.start()
-        pos = m.end()
-        if ch == 0x22:  # '"'
-            pos, shift = _skip_string(b, pos, start)
-            start -= shift
-            last_string = b.buf[start + 1:pos - 1] if depth == 0 else None
-            continue
-        if ch == 0x3A:  # ':'
-            if depth == 0 and last_string == name:
-                pos = _skip_whitespace(b, pos, f"{name.decode()!r} has no value")
-                if b.buf[pos:pos + 1] != b"[":
-                    raise JsonLayoutError(f"{name.decode()!r} is not an array")
+    def _elements(self, pos: int):
+        """The elements of an array whose '[' ends before ``pos``; returns the position after its ']'."""
+        t = self.t
+        while True:
+            pos, ch = t.next_char(pos)
+            if ch == "]":
                 return pos + 1
-        elif ch in (0x5B, 0x7B):
-            depth += 1
-        elif ch in (0x5D, 0x7D):
-            depth -= 1
-            if depth < 0:
-                raise JsonLayoutError(f"it has no {name.decode()!r} array")
-        last_string = None
+            if ch == "":
+                return pos
+            if ch == ",":  # an empty element (",,") is structure, not a record
+                pos += 1
+                continue
+            pos = yield from self._fast_run(pos)
+            pos, ch = t.next_char(pos)
+            if ch in "],":
+                continue
+            start, end, reason = self._record(pos)
+            yield t.piece(start, end, reason)
+            pos, ch = t.next_char(end)
+            if ch == ",":
+                pos += 1
+            elif ch not in "]{":  # junk after a record: a piece up to the next record start
+                start, end, reason = self._resync(pos, pos)
+                yield t.piece(start, end, reason)
+                pos = end
 
+    def _fast_run(self, pos: int):
+        """The fast path: well-formed records followed by a comma, decoded by the C scanner within
+        the current text, up to the last record start in it; returns where it stopped (the last
+        record of an array or of the text, or a malformed one: left to ``_record``)."""
+        t = self.t
+        self._learn_start(pos)
+        t.account(pos, "structure")
+        text, scan, comma = t.text, _DECODER.scan_once, _COMMA.match
+        # records that start before the last record start in the text end in it: no scan runs
+        # into the end of the text (a JSONDecodeError there costs a count of the whole text)
+        limit = text.rfind(self.start_literal) if self.start_literal else len(text)
+        n_records = n_bytes = n_structure = 0
+        try:
+            while pos < limit:
+                end = scan(text, pos)[1]
+                m = comma(text, end)
+                if m is None or m.end() == len(text):
+                    break
+                raw = text[pos:end].encode("utf-8", "surrogateescape")
+                n_records += 1
+                n_bytes += len(raw)
+                n_structure += m.end() - end  # ASCII only: one byte per character
+                t.done = pos = m.end()
+                yield Piece(raw)
+        except (StopIteration, json.JSONDecodeError):
+            pass
+        finally:
+            led = t.ledger
+            led.records += n_records
+            led.record_bytes += n_bytes
+            led.structure_bytes += n_structure
+        return pos
 
-def _split(b: _Buffer, pos: int) -> Iterator[bytes]:
-    depth = 0
-    start = pos  # start of the current element
-    while True:
-        m = _STRUCTURAL.search(b.buf, pos)
-        if m is None:
-            shift = b.refill(start)
+    def _record(self, pos: int) -> tuple[int, int, str | None]:
+        """(start, end, None) of the record at ``pos``; (start, end, reason) of a broken span that
+        ends before the next record start. Positions are those after any refill."""
+        t = self.t
+        self._learn_start(pos)
+        while True:
+            try:
+                _, end = _DECODER.raw_decode(t.text, pos)
+                if t.eof or not _NUMBER_TAIL.fullmatch(t.text, end):
+                    return pos, end, None  # (a number that reaches the end of the text may go on)
+            except json.JSONDecodeError:
+                state, at = _scan(t.text, pos)
+                if state == "complete":
+                    return pos, at, None  # malformed inside, but its extent is sure: a record of its own
+                if state == "broken":
+                    return self._resync(pos, at)
+                if t.eof or len(t.text) - pos > MAX_RECORD:  # never closed
+                    return self._resync(pos, pos + 1)
+            pos = self._read_more(pos)
+
+    def _read_more(self, pos: int) -> int:
+        """Read until the text after ``pos`` has doubled (a long record is decoded O(log n) times,
+        not once per block); returns ``pos`` shifted."""
+        t = self.t
+        want = 2 * (len(t.text) - pos) + 1
+        while len(t.text) - pos < want:
+            shift = t.more(pos)
             if shift < 0:
-                rest = b.buf[start:].strip()
-                if rest:
-                    yield rest  # unterminated: the parser quarantines it as malformed
-                return
+                break
             pos -= shift
-            start -= shift
-            continue
-        ch = b.buf[m.start()]
-        pos = m.end()
-        if ch == 0x22:
-            pos, shift = _skip_string(b, pos, start)
-            start -= shift
-        elif ch in (0x5B, 0x7B):
-            depth += 1
-        elif ch in (0x5D, 0x7D):
-            if depth == 0:  # end of the array
-                rest = b.buf[start:m.start()].strip()
-                if rest:
-                    yield rest
-                return
-            depth -= 1
-        elif ch == 0x2C and depth == 0:
-            yield b.buf[start:m.start()].strip()
-            start = pos
+        return pos
+
+    def _resync(self, start: int, broken_at: int) -> tuple[int, int, str]:
+        """A broken span from ``start``: it ends where the next record starts after ``broken_at``
+        (or where the input ends, less the array's closing bracket)."""
+        t = self.t
+        pattern = self.start_re or _ANY_START
+        search_from = max(broken_at - 1, start + 1)
+        while True:
+            m = pattern.search(t.text, search_from)
+            if m is not None:
+                end = start + len(t.text[start:m.start(1)].rstrip(_SEPARATORS))
+                return start, max(end, start + 1), SKIPPED_BROKEN
+            if t.eof:
+                return start, max(len(t.text.rstrip(" \t\r\n\ufeff]")), start + 1), SKIPPED_BROKEN
+            search_from = max(len(t.text) - 256, start + 1)
+            shift = t.more(start)
+            if shift > 0:
+                start, search_from = start - shift, search_from - shift
+
+    def _learn_start(self, pos: int) -> None:
+        if self.start_re is None:
+            m = _FIRST_KEY.match(self.t.text, pos)
+            if m is not None:
+                self.start_re = re.compile(r"(\{)\s*" + re.escape(m.group(1)) + r"\s*:")
+                self.start_literal = m.group()
+
+    def _seek_member(self, pos: int) -> int:
+        """Inside a top-level object: the position after '[' of `"member": [` at depth 0."""
+        t, name = self.t, self.member
+        depth, last_string = 0, None
+        while True:
+            m = _STRUCTURAL.search(t.text, pos)
+            if m is None:
+                t.account(len(t.text), "outside")
+                if t.more(t.done) < 0:
+                    raise JsonLayoutError(f"it has no {name!r} array")
+                pos = t.done
+                continue
+            ch, start, pos = m.group(), m.start(), m.end()
+            if ch == '"':
+                start, pos = self._string(start, pos)
+                last_string = t.text[start + 1:pos - 1] if depth == 0 else None
+                continue
+            if ch == ":" and depth == 0 and last_string == name:
+                pos, ch = t.next_char(pos)
+                if ch != "[":
+                    raise JsonLayoutError(f"{name!r} is not an array")
+                return pos + 1
+            if ch in "[{":
+                depth += 1
+            elif ch in "]}":
+                depth -= 1
+                if depth < 0:
+                    raise JsonLayoutError(f"it has no {name!r} array")
+            last_string = None
+
+    def _close_object(self, pos: int) -> int:
+        """After the member array: the position after the '}' that closes the top-level object."""
+        t = self.t
+        depth = 0
+        while True:
+            m = _STRUCTURAL.search(t.text, pos)
+            if m is None:
+                t.account(len(t.text), "outside")
+                if t.more(t.done) < 0:
+                    return len(t.text)
+                pos = t.done
+                continue
+            ch, start, pos = m.group(), m.start(), m.end()
+            if ch == '"':
+                _, pos = self._string(start, pos)
+            elif ch in "[{":
+                depth += 1
+            elif ch in "]}":
+                depth -= 1
+                if depth < 0:
+                    return pos
+
+    def _string(self, start: int, pos: int) -> tuple[int, int]:
+        """A string outside the records, its quote at ``start``: (start, position after its closing
+        quote), shifted if more text had to be read."""
+        t = self.t
+        while True:
+            m = _STRING_REST.match(t.text, pos)
+            if m is not None:
+                return start, m.end()
+            t.account(start, "outside")
+            shift = t.more(start)
+            if shift < 0:
+                return start, len(t.text)
+            start, pos = start - shift, pos - shift
+
+
+def _peek(text: str, pos: int) -> tuple[int, str]:
+    m = _NOT_WS.search(text, pos)
+    return (m.start(), m.group()) if m else (len(text), "")
+
+
+def _scan(text: str, start: int) -> tuple[str, int]:
+    """Bracket scan of the record at ``start``: ("complete", end), ("broken", position of the
+    first impossible character: a closer that does not match, or a non-key after '{' or ',' in an
+    object), or ("incomplete", -1) when the text ends first."""
+    stack: list[str] = []
+    pos = start
+    while True:
+        m = _STRUCTURAL.search(text, pos)
+        if m is None:
+            return "incomplete", -1
+        ch, at, pos = m.group(), m.start(), m.end()
+        if ch == '"':
+            s = _STRING_REST.match(text, pos)
+            if s is None:
+                return "incomplete", -1
+            pos = s.end()
+            if not stack:
+                return "complete", pos
+        elif ch in "[{":
+            stack.append(ch)
+            if ch == "{":
+                nxt, c = _peek(text, pos)
+                if c == "":
+                    return "incomplete", -1
+                if c not in '"}':
+                    return "broken", nxt
+        elif ch in "]}":
+            if not stack:
+                return "complete", at  # a scalar record ended by the array's ']'
+            if stack.pop() != _CLOSER[ch]:
+                return "broken", at
+            if not stack:
+                return "complete", pos
+        elif ch == ",":
+            if not stack:
+                return "complete", at
+            if stack[-1] == "{":
+                nxt, c = _peek(text, pos)
+                if c == "":
+                    return "incomplete", -1
+                if c != '"':
+                    return "broken", nxt
