@@ -20,6 +20,7 @@ def parse_jsonl(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions) -> None
 class JsonlReader(LineReader):
     name = "jsonl"
     parts = True
+    blank_is_record = False
     parse_record = staticmethod(parse_jsonl)
 
     def detect(self, probe: Probe) -> bool:

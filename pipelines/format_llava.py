@@ -52,7 +52,7 @@ class LlavaReader(Reader):
         if base_name(files[0]).endswith(".json"):
             docs, failed = read_json_array(spark, files, None, parse_llava, options)
             return Documents(docs, has_parts=True, failed=failed)
-        return Documents(read_lines(spark, files, parse_llava, options), has_parts=True)
+        return Documents(read_lines(spark, files, parse_llava, options, blank_is_record=False), has_parts=True)
 
 
 READER = LlavaReader()

@@ -22,8 +22,9 @@ import codecs
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
+
+from classfreq.pipelines.pieces import Ledger, Piece
 
 BLOCK = 8 << 20
 MAX_RECORD = 64 << 20   # characters: a record still open after this many is broken (memory bound)
@@ -47,30 +48,6 @@ _DECODER = json.JSONDecoder()
 
 class JsonLayoutError(ValueError):
     """The file is not a JSON array (or has no such member array): nothing can be split."""
-
-
-class Piece(NamedTuple):
-    """A record's raw bytes; ``reason`` set when the bytes are a broken span, quarantined as is."""
-    raw: bytes
-    reason: str | None = None
-
-
-@dataclass
-class Ledger:
-    """Where every byte read went (UTF-8 bytes, BOMs and invalid bytes included)."""
-    read: int = 0
-    records: int = 0
-    record_bytes: int = 0
-    skipped: int = 0
-    skipped_bytes: int = 0
-    structure_bytes: int = 0
-    outside_bytes: int = 0   # COCO: the object around the annotations array
-    reasons: dict = field(default_factory=dict)
-
-    def check(self) -> None:
-        accounted = self.record_bytes + self.skipped_bytes + self.structure_bytes + self.outside_bytes
-        if accounted != self.read:
-            raise AssertionError(f"JSON splitter lost bytes: read {self.read}, accounted {accounted} ({self})")
 
 
 def _nbytes(text: str) -> int:
@@ -127,17 +104,8 @@ class _Text:
     def piece(self, start: int, end: int, reason: str | None = None) -> Piece:
         """The record (or broken span) text[start:end], after accounting the structure before it."""
         self.account(start, "structure")
-        raw = self.text[start:end].encode("utf-8", "surrogateescape")
-        led = self.ledger
-        if reason is None:
-            led.records += 1
-            led.record_bytes += len(raw)
-        else:
-            led.skipped += 1
-            led.skipped_bytes += len(raw)
-            led.reasons[reason] = led.reasons.get(reason, 0) + 1
         self.done = end
-        return Piece(raw, reason)
+        return self.ledger.add(self.text[start:end].encode("utf-8", "surrogateescape"), reason)
 
 
 def split_pieces(stream: BinaryIO, member: str | None = None, block: int = BLOCK,

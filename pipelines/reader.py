@@ -12,8 +12,9 @@ A reader
   ``documents.DOC_SCHEMA`` rows, malformed records as quarantine rows (``reason``, ``example``),
   never dropped.
 
-The shared machinery: ``records.read_lines`` (line formats), ``read_json_array`` (one big JSON
-document) and ``read_parquet`` (Parquet layouts).
+The shared machinery: ``records.read_lines`` (line formats), ``staging`` (files only the driver can
+split: ``read_json_array`` for one big JSON document, ``format_csv.split_csv`` for CSV) and
+``read_parquet`` (Parquet layouts).
 """
 from __future__ import annotations
 
@@ -59,8 +60,9 @@ class Probe:
 
     @cached_property
     def head(self) -> bytes:
-        """The first 64 KiB (decompressed), leading white space removed."""
-        return peek(self.spark, self.path).lstrip()
+        """The first 64 KiB (decompressed), a leading BOM and white space removed."""
+        head = peek(self.spark, self.path)
+        return (head[3:] if head.startswith(b"\xef\xbb\xbf") else head).lstrip()
 
     @cached_property
     def first_line(self) -> bytes:

@@ -3,7 +3,8 @@ mapInArrow body that runs a format's parser inside Spark tasks) and `read_lines`
 which hand a line format's files to it. Each format's parser lives in its ``format_<name>.py``.
 
 A parser is ``parse(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions) -> None``: it adds
-one document or one quarantine entry to ``buf`` (a blank record is no record). Reasons are fixed
+one document or one quarantine entry to ``buf`` (exactly one: ``parse_batches`` checks it; a
+record of white space is a document with that text, an empty line is no record). Reasons are fixed
 strings (the quarantine table groups by them), with a detail in brackets.
 """
 from __future__ import annotations
@@ -23,6 +24,9 @@ MALFORMED_JSON = "malformed JSON record"
 MALFORMED_TSV = "malformed TSV record (no tab between fields)"
 NO_TEXT = "record without a text field"
 NON_STRING = "non-string text"
+
+BOM = b"\xef\xbb\xbf"
+EMPTY_LINES = (b"", b"\r", BOM, BOM + b"\r")  # lines that are no record; white space is a document
 
 Parser = Callable[[bytes, DocBuffer, str, ReadOptions], None]
 
@@ -96,20 +100,33 @@ def add_generic(rec: dict, raw, buf: DocBuffer, file: str, opt: ReadOptions) -> 
         buf.quarantine(f"{NON_STRING} ({col!r} is {type(value).__name__})", raw, file, doc_id)
 
 
-def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line"):
-    """mapInArrow body: batches of (raw binary `column`, file) -> batches of DOC_SCHEMA."""
+def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line", blank_is_record: bool = True):
+    """mapInArrow body: batches of (raw binary `column`, file, optional reason) -> batches of
+    DOC_SCHEMA. Every record gives exactly one row, a document or a quarantine entry; only an
+    empty line (nothing but its line end) is no record, nor, in JSON (``blank_is_record`` False),
+    a line of white space. A record with a reason (a span the splitter could not split) is
+    quarantined with it."""
     for batch in batches:
         buf = DocBuffer()
         raws = batch.column(column).to_pylist()
         files = batch.column("file").to_pylist()
-        for raw, file in zip(raws, files):
-            if raw is None or not raw.strip():
-                continue  # a blank line is not a record
-            parse(raw, buf, file, opt)
+        reasons = batch.column("reason").to_pylist() if "reason" in batch.schema.names else [None] * len(raws)
+        for raw, file, reason in zip(raws, files, reasons):
+            if raw is None or raw in EMPTY_LINES or (not blank_is_record and not raw.strip()):
+                continue
+            if raw.startswith(BOM):  # a BOM starts a file (or a file glued to another): not text
+                raw = raw[len(BOM):]
+            before = len(buf)
+            if reason is not None:
+                buf.quarantine(reason, raw, file)
+            else:
+                parse(raw, buf, file, opt)
+            if len(buf) != before + 1:
+                raise AssertionError(f"the parser made {len(buf) - before} rows of one record of {file}: {raw[:200]!r}")
         yield buf.to_batch()
 
 
-def read_lines(spark, files: list[str], parse: Parser, options: ReadOptions) -> DataFrame:
+def read_lines(spark, files: list[str], parse: Parser, options: ReadOptions, blank_is_record: bool = True) -> DataFrame:
     """Line formats: Spark reads the lines (any Hadoop URI, gzip included) as raw bytes and
     ``parse`` turns each into a document or a quarantine entry in Python (so invalid UTF-8 is
     seen, not replaced)."""
@@ -117,7 +134,7 @@ def read_lines(spark, files: list[str], parse: Parser, options: ReadOptions) -> 
     # splits on a lone "\r", which real captions contain, and would cut one record in two
     lines = spark.read.option("lineSep", "\n").text(files).select(
         F.col("value").cast("binary").alias("line"), F.col("_metadata.file_path").alias("file"))
-    return lines.mapInArrow(partial(parse_batches, parse=parse, opt=options), DOC_DDL)
+    return lines.mapInArrow(partial(parse_batches, parse=parse, opt=options, blank_is_record=blank_is_record), DOC_DDL)
 
 
 class LineReader(Reader):
@@ -125,10 +142,12 @@ class LineReader(Reader):
     (a ``staticmethod`` of a module-level function, which Spark ships to executors by reference)."""
 
     parts: bool = False  # whether its documents can have parts
+    blank_is_record: bool = True  # a line of white space is a record (TSV: a document); JSON: not
     parse_record: Parser
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        return Documents(read_lines(spark, files, self.parse_record, options), has_parts=self.parts)
+        docs = read_lines(spark, files, self.parse_record, options, self.blank_is_record)
+        return Documents(docs, has_parts=self.parts)
 
 
 class CaptionUrlReader(LineReader):
