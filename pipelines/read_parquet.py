@@ -1,16 +1,29 @@
 """Parquet input, shared by the Parquet formats (format_laion, format_img2dataset, format_parquet),
 which differ only in their column layout. Pure Spark expressions: no Python per row, so reading
-is as fast as Spark's Parquet scan."""
+is as fast as Spark's Parquet scan.
+
+Before Spark reads them, local files are inspected on the driver (threads, one file each): a file
+whose text column does not decode (corrupt data pages behind an intact footer), or whose text
+column has another type than most files' (string in one, int64 in another), would crash the
+whole Spark job; it fails alone instead, with its reason (``Documents.failed``: one
+``files_failed`` row). Hadoop URIs are not inspected (their footers are checked by
+``input_files.file_problem``)."""
 from __future__ import annotations
 
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, BinaryType, StringType
 
 from classfreq.errors import UserError
-from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, EXAMPLE_CHARS
+from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, DOC_DDL, EXAMPLE_CHARS
+from classfreq.pipelines.input_files import is_local
 from classfreq.pipelines.reader import Documents, Reader, ReadOptions
 from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT, NON_STRING
 
@@ -41,10 +54,56 @@ class ParquetReader(Reader):
         return options
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
+        files, failed = inspect_files(files, options.text_column, self.layout.text)
+        if not files:
+            return Documents(spark.createDataFrame([], DOC_DDL), has_parts=False, failed=failed)
         raw = spark.read.parquet(*files)
         text = _pick(raw.columns, options.text_column, self.layout.text)
         is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
-        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list)
+        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed)
+
+
+def inspect_files(files: list[str], wanted: str | None, candidates: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the files Spark can read, [(file, reason)] for the others): local files whose text column
+    cannot be decoded, or has another type than most files' (the first file's on a tie)."""
+    local = [f for f in files if is_local(f)]
+    with ThreadPoolExecutor(max_workers=min(len(local), os.cpu_count() or 1) or 1) as pool:
+        found = dict(zip(local, pool.map(lambda f: _text_column_type(f, wanted, candidates), local)))
+    failed = [(f, why) for f, (_, why) in found.items() if why]
+    kinds = Counter(kind for kind, why in found.values() if kind and not why)
+    if len(kinds) > 1:
+        first = next(kind for kind, why in found.values() if kind and not why)
+        usual = max(kinds, key=lambda k: (kinds[k], k == first))
+        failed += [(f, f"unreadable Parquet file: its text column is {kind}, that of the other {kinds[usual]} "
+                       f"file(s) is {usual}") for f, (kind, why) in found.items() if kind and not why and kind != usual]
+    bad = {f for f, _ in failed}
+    return [f for f in files if f not in bad], sorted(failed)
+
+
+def _text_column_type(path: str, wanted: str | None, candidates: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(type of the text column as Spark sees it, None) after decoding every page of it; (None,
+    reason) when a page does not decode; (None, None) without a text column (``validate`` says)."""
+    try:
+        pf = pq.ParquetFile(path)
+        text = _pick(pf.schema_arrow.names, wanted, candidates)
+        if text is None:
+            return None, None
+        for group in range(pf.num_row_groups):
+            pf.read_row_group(group, columns=[text])
+        return _spark_kind(pf.schema_arrow.field(text).type), None
+    except Exception as exc:  # pyarrow raises OSError, ArrowException, ValueError... for a corrupt page
+        return None, f"unreadable Parquet file: {type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _spark_kind(dtype: pa.DataType) -> str:
+    """The type Spark reads a column as (large and small variants are one type)."""
+    if pa.types.is_large_string(dtype):
+        return "string"
+    if pa.types.is_large_binary(dtype):
+        return "binary"
+    if pa.types.is_large_list(dtype):
+        return f"list<{_spark_kind(dtype.value_type)}>"
+    return str(dtype)
 
 
 def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...]) -> str | None:
