@@ -71,11 +71,11 @@ class _Text:
             self.ledger.read += len(chunk)
             self.eof = not chunk
             new = self.decoder.decode(chunk, final=self.eof)
-            if new or self.eof:
+            if new:
                 keep_from = min(keep_from, self.done)
                 self.text = self.text[keep_from:] + new
                 self.done -= keep_from
-                return keep_from if new else -1
+                return keep_from
         return -1
 
     def next_char(self, pos: int) -> tuple[int, str]:
@@ -153,9 +153,9 @@ class _Splitter:
     def _outside(self, pos: int):
         t = self.t
         end = t.text.find(self.opener, pos)
-        while end < 0 and not t.eof:
-            t.more(t.done)
-            end = t.text.find(self.opener, t.done)
+        while end < 0 and (shift := t.more(t.done)) >= 0:
+            pos -= shift
+            end = t.text.find(self.opener, pos)
         end = len(t.text) if end < 0 else end
         yield t.piece(pos, end, SKIPPED_OUTSIDE)
         return end
