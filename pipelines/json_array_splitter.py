@@ -31,6 +31,7 @@ MAX_RECORD = 64 << 20   # characters: a record still open after this many is bro
 BOM = "\ufeff"
 SKIPPED_BROKEN = "malformed JSON record (brackets do not match; skipped to the next record)"
 SKIPPED_OUTSIDE = "bytes outside the JSON array"
+SKIPPED_STRAY = "a stray ']' between JSON records"
 SKIPPED_NO_MEMBER = "a JSON object without the array"
 
 _STRUCTURAL = re.compile(r'["\[\]{},:]')
@@ -184,7 +185,12 @@ class _Splitter:
         while True:
             pos, ch = t.next_char(pos)
             if ch == "]":
-                return pos + 1
+                stray, pos = self._stray_closer(pos)
+                if not stray:
+                    return pos + 1
+                yield t.piece(pos, pos + 1, SKIPPED_STRAY)
+                pos += 1
+                continue
             if ch == "":
                 return pos
             if ch == ",":  # an empty element (",,") is structure, not a record
@@ -236,6 +242,16 @@ class _Splitter:
             led.record_bytes += n_bytes
             led.structure_bytes += n_structure
         return pos
+
+    def _stray_closer(self, pos: int) -> tuple[bool, int]:
+        """Whether the ']' at ``pos`` is stray (another record follows it: '{' or ', {'), and its
+        position after reading ahead."""
+        t = self.t
+        nxt, ch = t.next_char(pos + 1)  # (reading more shifts positions: the ']' is found again below)
+        if ch == ",":
+            nxt, ch = t.next_char(nxt + 1)
+        stray = ch == "{"
+        return stray, t.text.rfind("]", 0, nxt)
 
     def _record(self, pos: int) -> tuple[int, int, str | None]:
         """(start, end, None) of the record at ``pos``; (start, end, reason) of a broken span that

@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from classfreq.pipelines.json_array_splitter import JsonLayoutError, iter_records
+from classfreq.pipelines.json_array_splitter import SKIPPED_OUTSIDE, JsonLayoutError, iter_records, split_pieces
+from classfreq.pipelines.pieces import Ledger
 
 # string pieces chosen to break a splitter that looks at bytes without tracking strings and escapes
 DECOYS = ['"conversations": [', '"annotations": [', "]", "}", "[", "{", ",", ":", '\\"', "\\", "\\\\", '"',
@@ -96,3 +97,58 @@ def test_layout_errors():
     with pytest.raises(JsonLayoutError, match="empty"):
         split(b"  \n ", 2)
     assert split(b"[ ]", 1) == [] and split(b'{"annotations": []}', 2, member="annotations") == []
+
+
+def llava_records(rng: random.Random, n: int) -> list[dict]:
+    return [{"id": f"{i:06d}", "image": f"{i}.jpg", "conversations": [
+        {"from": rng.choice(["human", "gpt"]), "value": random_string(rng) + " a goldfish"}
+        for _ in range(rng.randint(1, 4))]} for i in range(n)]
+
+
+def test_one_broken_record_costs_only_itself():
+    """A closing bracket inserted, or any bracket deleted, anywhere in one record (outside its
+    strings; the issue's "closes early" and "unclosed" classes): every other record comes out
+    intact, the damaged one as a few pieces (each quarantined downstream), and the ledger balances. (An inserted opening
+    bracket can make valid JSON of several records, which no splitter can tell from data.)"""
+    rng = random.Random(11)
+    for trial in range(300):
+        records = llava_records(rng, rng.randint(3, 12))
+        texts = [json.dumps(r, indent=rng.choice([None, 2])) for r in records]
+        k = rng.randrange(len(texts))
+        spots = [i for i, c in enumerate(texts[k]) if c in "{}[]" and _outside_strings(texts[k], i)]
+        i = rng.choice(spots)
+        texts[k] = (texts[k][:i] + rng.choice("}]") + texts[k][i:] if rng.random() < 0.5
+                    else texts[k][:i] + texts[k][i + 1:])
+        data = ("[" + rng.choice([",", ",\n  ", ", "]).join(texts) + "]").encode()
+        for block in (rng.randint(16, 300), 1 << 20):
+            ledger = Ledger()
+            pieces = list(split_pieces(io.BytesIO(data), block=block, ledger=ledger))
+            good = [json.loads(p.raw) for p in pieces if p.reason is None and _loads(p.raw) is not None]
+            others = [r for j, r in enumerate(records) if j != k]
+            assert [g for g in good if g in others] == others, (trial, block, data)
+            assert len(pieces) - len(others) <= 4 and ledger.read == len(data)
+            ledger.check()
+
+
+def _outside_strings(text: str, i: int) -> bool:
+    return text[:i].replace('\\"', "").count('"') % 2 == 0
+
+
+def _loads(raw: bytes):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def test_arrays_back_to_back_bom_and_text_after_are_accounted():
+    a, b = json.dumps([1, {"x": "]"}]).encode(), json.dumps(["y"]).encode()
+    for block in (1, 3, 64):
+        ledger = Ledger()
+        data = b"\xef\xbb\xbf" + a + b"\n\xef\xbb\xbf" + b + b"\n tail"
+        pieces = list(split_pieces(io.BytesIO(data), block=block, ledger=ledger))
+        assert [p.raw for p in pieces] == [b"1", b'{"x": "]"}', b'"y"', b"tail"]
+        assert [p.reason for p in pieces] == [None, None, None, SKIPPED_OUTSIDE]
+        records = len(b'1{"x": "]"}"y"')
+        assert (ledger.read, ledger.record_bytes, ledger.skipped_bytes) == (len(data), records, len(b"tail"))
+        assert ledger.structure_bytes == len(data) - records - len(b"tail")  # BOMs, brackets, commas, white space
