@@ -25,7 +25,7 @@ from classfreq.pipelines.pieces import Piece
 from classfreq.pipelines.reader import ReadOptions
 from classfreq.pipelines.records import Parser, parse_batches
 
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 16 << 20
 CHUNK_SCHEMA = pa.schema([("record", pa.binary()), ("file", pa.string()), ("reason", pa.string())])
 Splitter = Callable[[BinaryIO], Iterator[Piece]]
 
