@@ -128,6 +128,18 @@ def split_csv(stream: BinaryIO, block: int = BLOCK, ledger: Ledger | None = None
     led.check()
 
 
+def split_csv_batches(stream: BinaryIO) -> Iterator[list[Piece]]:
+    """``split_csv`` in lists of up to 1,024 pieces (the staging's splitter interface)."""
+    batch: list[Piece] = []
+    for piece in split_csv(stream):
+        batch.append(piece)
+        if len(batch) >= 1024:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def read_header(spark, path: str) -> tuple[str, ...]:
     head = peek(spark, path)
     head = head[len(BOM):] if head.startswith(BOM) else head
@@ -157,7 +169,7 @@ class CsvReader(Reader):
         return replace(options, header=header)
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        docs, failed = read_split(spark, files, split_csv, parse_csv, options)
+        docs, failed = read_split(spark, files, split_csv_batches, parse_csv, options)
         return Documents(docs, has_parts=False, failed=failed)
 
 

@@ -109,13 +109,20 @@ class _Text:
         return self.ledger.add(self.text[start:end].encode("utf-8", "surrogateescape"), reason)
 
 
-def split_pieces(stream: BinaryIO, member: str | None = None, block: int = BLOCK,
-                 ledger: Ledger | None = None) -> Iterator[Piece]:
+def split_batches(stream: BinaryIO, member: str | None = None, block: int = BLOCK,
+                  ledger: Ledger | None = None) -> Iterator[list[Piece]]:
     """Each element of every top-level array (``member``: of the array under that key of every
-    top-level object), as a Piece; the ledger is checked at the end."""
+    top-level object), as Pieces in lists (one per fast run); the ledger is checked at the end."""
     ledger = ledger if ledger is not None else Ledger()
     yield from _Splitter(_Text(stream, block, ledger), member).pieces()
     ledger.check()
+
+
+def split_pieces(stream: BinaryIO, member: str | None = None, block: int = BLOCK,
+                 ledger: Ledger | None = None) -> Iterator[Piece]:
+    """``split_batches``, one Piece at a time."""
+    for batch in split_batches(stream, member, block, ledger):
+        yield from batch
 
 
 def iter_records(stream: BinaryIO, member: str | None = None, block: int = BLOCK) -> Iterator[bytes]:
@@ -131,7 +138,7 @@ class _Splitter:
         self.start_re: re.Pattern | None = None  # a record start: '{' and the first record's first key
         self.start_literal = ""  # the first record's start, as written (to find the last start in a text)
 
-    def pieces(self) -> Iterator[Piece]:
+    def pieces(self) -> Iterator[list[Piece]]:
         t = self.t
         pos, ch = t.next_char(0)
         if ch == "":
@@ -158,7 +165,7 @@ class _Splitter:
             pos -= shift
             end = t.text.find(self.opener, pos)
         end = len(t.text) if end < 0 else end
-        yield t.piece(pos, end, SKIPPED_OUTSIDE)
+        yield [t.piece(pos, end, SKIPPED_OUTSIDE)]
         return end
 
     def _member_elements(self, pos: int, first: bool):
@@ -170,7 +177,7 @@ class _Splitter:
         except JsonLayoutError as exc:
             if first:
                 raise
-            yield t.piece(t.done, len(t.text), f"{SKIPPED_NO_MEMBER} ({exc})")
+            yield [t.piece(t.done, len(t.text), f"{SKIPPED_NO_MEMBER} ({exc})")]
             return len(t.text)
         t.account(pos - 1, "outside")
         pos = yield from self._elements(pos)
@@ -188,7 +195,7 @@ class _Splitter:
                 stray, pos = self._stray_closer(pos)
                 if not stray:
                     return pos + 1
-                yield t.piece(pos, pos + 1, SKIPPED_STRAY)
+                yield [t.piece(pos, pos + 1, SKIPPED_STRAY)]
                 pos += 1
                 continue
             if ch == "":
@@ -196,24 +203,28 @@ class _Splitter:
             if ch == ",":  # an empty element (",,") is structure, not a record
                 pos += 1
                 continue
-            pos = yield from self._fast_run(pos)
+            pos, run = self._fast_run(pos)
+            if run:
+                yield run
             pos, ch = t.next_char(pos)
             if ch in "],":
                 continue
+            if self.start_literal and not t.eof and t.text.find(self.start_literal, pos + 1) < 0:
+                pos = self._read_more(pos)  # the record may be cut: read on before decoding it
             start, end, reason = self._record(pos)
-            yield t.piece(start, end, reason)
+            yield [t.piece(start, end, reason)]
             pos, ch = t.next_char(end)
             if ch == ",":
                 pos += 1
             elif ch not in "]{":  # junk after a record: a piece up to the next record start
                 start, end, reason = self._resync(pos, pos)
-                yield t.piece(start, end, reason)
+                yield [t.piece(start, end, reason)]
                 pos = end
 
-    def _fast_run(self, pos: int):
+    def _fast_run(self, pos: int) -> tuple[int, list[Piece]]:
         """The fast path: well-formed records followed by a comma, decoded by the C scanner within
         the current text, up to the last record start in it; returns where it stopped (the last
-        record of an array or of the text, or a malformed one: left to ``_record``)."""
+        record of an array or of the text, or a malformed one: left to ``_record``) and the records."""
         t = self.t
         self._learn_start(pos)
         t.account(pos, "structure")
@@ -221,7 +232,8 @@ class _Splitter:
         # records that start before the last record start in the text end in it: no scan runs
         # into the end of the text (a JSONDecodeError there costs a count of the whole text)
         limit = text.rfind(self.start_literal) if self.start_literal else len(text)
-        n_records = n_bytes = n_structure = 0
+        run: list[Piece] = []
+        n_bytes = n_structure = 0
         try:
             while pos < limit:
                 end = scan(text, pos)[1]
@@ -229,19 +241,18 @@ class _Splitter:
                 if m is None or m.end() == len(text):
                     break
                 raw = text[pos:end].encode("utf-8", "surrogateescape")
-                n_records += 1
+                run.append(Piece(raw))
                 n_bytes += len(raw)
                 n_structure += m.end() - end  # ASCII only: one byte per character
-                t.done = pos = m.end()
-                yield Piece(raw)
+                pos = m.end()
         except (StopIteration, json.JSONDecodeError):
             pass
-        finally:
-            led = t.ledger
-            led.records += n_records
-            led.record_bytes += n_bytes
-            led.structure_bytes += n_structure
-        return pos
+        t.done = max(t.done, pos)
+        led = t.ledger
+        led.records += len(run)
+        led.record_bytes += n_bytes
+        led.structure_bytes += n_structure
+        return pos, run
 
     def _stray_closer(self, pos: int) -> tuple[bool, int]:
         """Whether the ']' at ``pos`` is stray (another record follows it: '{' or ', {'), and its

@@ -7,16 +7,16 @@ from functools import partial
 
 from pyspark.sql import DataFrame
 
-from classfreq.pipelines.json_array_splitter import JsonLayoutError, split_pieces
+from classfreq.pipelines.json_array_splitter import JsonLayoutError, split_batches
 from classfreq.pipelines.reader import ReadOptions
 from classfreq.pipelines.records import Parser
 from classfreq.pipelines.staging import FileLayoutError, read_split
 
 
 def split_json(stream, member: str | None = None):
-    """The pieces of one JSON file; a file that is not the layout fails as a whole."""
+    """The pieces of one JSON file, in lists; a file that is not the layout fails as a whole."""
     try:
-        yield from split_pieces(stream, member=member)
+        yield from split_batches(stream, member=member)
     except JsonLayoutError as exc:
         raise FileLayoutError(f"unreadable JSON file: {exc}") from exc
 

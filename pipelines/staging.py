@@ -2,8 +2,9 @@
 newlines): the driver streams each file through a splitter into Parquet chunks of raw records in
 a staging folder; Spark then parses the chunks in parallel with the format's record parser.
 
-A splitter is ``split(stream) -> Iterator[Piece]``: a record's raw bytes, or a span it could not
-split (with the reason it is quarantined for); it checks at the end that every byte it read is
+A splitter is ``split(stream) -> Iterator[list[Piece]]`` (lists, so that a fast splitter pays
+one generator step per run of records): a record's raw bytes, or a span it could not split (with
+the reason it is quarantined for); it checks at the end that every byte it read is
 in a piece or is structure (its ledger). Memory: the splitter's own (a block plus one record) plus
 one chunk of at most ``CHUNK_BYTES`` of records and its Arrow copy while it is written.
 """
@@ -27,7 +28,7 @@ from classfreq.pipelines.records import Parser, parse_batches
 
 CHUNK_BYTES = 16 << 20
 CHUNK_SCHEMA = pa.schema([("record", pa.binary()), ("file", pa.string()), ("reason", pa.string())])
-Splitter = Callable[[BinaryIO], Iterator[Piece]]
+Splitter = Callable[[BinaryIO], Iterator[list[Piece]]]
 
 
 class FileLayoutError(ValueError):
@@ -71,13 +72,14 @@ def _stage_file(spark, path: str, file_no: int, split: Splitter, staging: str) -
     size = 0
     try:
         with open_binary(spark, path) as stream:
-            for raw, reason in split(stream):
-                records.append(raw)
-                reasons.append(reason)
-                size += len(raw)
-                if size >= CHUNK_BYTES:
-                    chunks.append(_write_chunk(staging, file_no, len(chunks), records, reasons, shown))
-                    records, reasons, size = [], [], 0
+            for batch in split(stream):
+                for raw, reason in batch:
+                    records.append(raw)
+                    reasons.append(reason)
+                    size += len(raw)
+                    if size >= CHUNK_BYTES:
+                        chunks.append(_write_chunk(staging, file_no, len(chunks), records, reasons, shown))
+                        records, reasons, size = [], [], 0
         if records:
             chunks.append(_write_chunk(staging, file_no, len(chunks), records, reasons, shown))
     except BaseException:
