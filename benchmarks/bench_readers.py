@@ -22,7 +22,6 @@ import json
 import os
 import random
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -105,13 +104,18 @@ def speed_table(mb: float, repeats: int) -> list[str]:
 
 
 MEMORY_CHILD = """
-import json, resource, sys, os, io
+import json, sys, os, io
 sys.path.insert(0, {here!r})
+
+def peak_rss():  # VmHWM: this process's own high-water mark (ru_maxrss keeps the parent's across exec)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
 kind, path, staging = sys.argv[1:4]
 import pyarrow, pyarrow.parquet, baseline_json_splitter
 from classfreq.pipelines.read_json_array import split_json
 from classfreq.pipelines.staging import stage_records
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+before = peak_rss()
 if kind == "stdlib":
     with open(path, "rb") as f:
         n = len(json.load(f))
@@ -129,7 +133,7 @@ else:
                 records, n = [], n + 1
     if records:
         pq.write_table(pa.table({{"record": pa.array(records, pa.binary())}}), os.path.join(staging, f"c{{n}}.parquet"))
-print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(before, peak_rss())
 """
 
 
@@ -168,8 +172,7 @@ def main(argv=None) -> int:
     print("\n".join(speed_table(args.mb, args.repeats)), flush=True)
     print()
     print("\n".join(memory_table(args.memory_mb)))
-    print(f"(peak RSS: resource.getrusage ru_maxrss; Python {sys.version.split()[0]}, "
-          f"max RSS of the bench process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB)")
+    print(f"(peak RSS: VmHWM of each fresh process, Linux; Python {sys.version.split()[0]})")
     return 0
 
 
