@@ -33,7 +33,7 @@ class ReadOptions:
     text_column: str | None = None       # generic JSONL/CSV/Parquet: the text field
     id_column: str | None = None         # generic JSONL/CSV/Parquet (and LLaVA): the id field
     roles: tuple[str, ...] = ("human", "gpt")  # LLaVA turns to read
-    staging: str = "out/_staging"        # where one big JSON document is split into Parquet chunks
+    staging: str = "out/_staging"        # where JSON arrays and CSV files are split into Parquet chunks
     header: tuple[str, ...] = ()         # CSV: the column names of the first file
 
 
