@@ -71,6 +71,8 @@ from classfreq.synsets import LabelSet, load_labelset  # noqa: E402
 
 __all__ = ["CountConfig", "RunResult", "main", "run", "summary"]
 
+SMALL_INPUT_BYTES = 64 << 20  # inputs up to this size get a JVM tuned for a short run (spark_session)
+
 
 @dataclass
 class RunResult:
@@ -96,6 +98,7 @@ class Job:
     staging: str  # where JSON arrays are split into Parquet chunks; removed after counting
     journal: Journal  # what the run writes under --out, until it is published
     phases: Phases
+    files: list[str] | None = None  # the input files, when listed before Spark started (local inputs)
     committed: bool = False  # the warehouse holds the run: its staged Parquet must be published, not discarded
 
 
@@ -148,21 +151,27 @@ def prepare(config: CountConfig, spark=None) -> Job:
         spec = build_spec(ls, config.mode, config.nested, config.max_matches_per_class, config.roles)
     run_id = wh.new_run_id("count")
     staging = config.staging or os.path.join(config.out, "_staging", run_id)
+    files = None
+    if all(is_local(p) for p in config.inputs):  # listed before Spark starts: their size picks its JVM options
+        with phases("listing"):
+            files = expand_inputs(None, list(config.inputs))
     with phases("session"):
-        spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions)
+        spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions,
+                                   small_input=files is not None and _total_bytes(files) <= SMALL_INPUT_BYTES)
     journal = Journal(out=config.out, run_id=run_id, warehouse=os.path.abspath(config.warehouse), staging=staging)
     if is_local(config.out):
         journal.save()
     return Job(config=config, spark=spark, labelset=ls, spec=spec,
                key=CountKey(source=config.source, mode=config.count_mode, labelset=ls.name),
-               run_id=run_id, started=started, staging=staging, journal=journal, phases=phases)
+               run_id=run_id, started=started, staging=staging, journal=journal, phases=phases, files=files)
 
 
 def read_step(job: Job) -> Read:
     """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily)."""
-    c = job.config
-    with job.phases("listing"):
-        files = expand_inputs(job.spark, list(c.inputs))
+    files = job.files
+    if files is None:
+        with job.phases("listing"):
+            files = expand_inputs(job.spark, list(job.config.inputs))
     with job.phases("reading"):
         return _read(job, files)
 
@@ -237,6 +246,10 @@ def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) ->
     finally:
         con.close()
     return {t: journal.moves[t] for t in tables}
+
+
+def _total_bytes(files: list[str]) -> int:
+    return sum(os.path.getsize(f) for f in files)
 
 
 def run_options(config: CountConfig, spark) -> dict:

@@ -85,6 +85,7 @@ def publish(journal: Journal) -> None:
         if os.path.exists(target):
             os.makedirs(journal.folder, exist_ok=True)
             os.replace(target, old)
+            checkpoint(f"publish:{table}:moved-aside")  # the folder is missing until the next move
         if written:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(staged, target)
