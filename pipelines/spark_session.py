@@ -25,8 +25,8 @@ LOCAL_CONF = {
 }
 # A small input's run is mostly the JVM starting and loading Spark's classes once: the C2 JIT
 # compiler's threads then compete with the run for the cores and compile code that runs for
-# seconds only. C1 alone halved a 3-record run here; large inputs keep C2 (Parquet decoding
-# and Arrow conversion run for minutes).
+# seconds only. C1 and the UI off together halved a 3-record run on a busy 2-core machine; large
+# inputs keep C2 (Parquet decoding and Arrow conversion run for minutes).
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
