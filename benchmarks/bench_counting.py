@@ -1,16 +1,28 @@
-"""Counting speed end to end: the matcher rows of bench_matcher.py plus Spark local[1] and
-local[2] running the real job, and one plain process running the same matcher and aggregation,
-on >= 5M captions (the real shared captions replicated into Parquet in a temp folder); counts
-must be identical. Ends with a projection for LAION-2B-en on 64 cores that includes reading.
+"""Counting speed end to end, two tables.
 
-    .venv/bin/python benchmarks/bench_counting.py --shared ../shared/data [--captions 5000000]
+Small inputs: `classfreq count` in a fresh process (JVM start included) on 3, 30,000 and 100,000
+JSONL captions (the real shared captions), against a plain Python process that reads the same
+file and runs the same counting (count_batches) in the same run; with --before PYTHON also the
+`classfreq count` of another checkout's interpreter (e.g. /work/main/.venv/bin/python).
+
+At scale: the matcher rows of bench_matcher.py plus Spark local[1] and local[2] running the real
+job, and one plain process running the same matcher and aggregation, on millions of captions (the
+real shared captions replicated into Parquet in a temp folder); counts must be identical. Reports
+captions per busy core-second of the whole job and the local[1] / plain time ratio, and ends with
+a projection for LAION-2B-en on 64 cores that includes reading.
+
+    .venv/bin/python benchmarks/bench_counting.py --shared ../shared/data [--captions 5000000] \
+        [--small-only | --no-small] [--before /work/main/.venv/bin/python]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,11 +61,26 @@ def write_replicas(captions: list, n_target: int, folder: Path, files: int = 16)
 
 
 def busy_cpu_seconds() -> float:
-    """Machine-wide CPU seconds spent so far (user + system, all cores), from /proc/stat."""
-    with open("/proc/stat") as f:
-        fields = f.readline().split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) spent so far by this process and everything it started (the
+    JVM, Python workers, reaped children included), from /proc: other programs on a shared
+    machine do not count, as they would in /proc/stat's machine-wide total."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[tuple[int, float]]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # after the command: state, ppid, ..., utime stime cutime cstime at 11-14
+        children.setdefault(int(fields[1]), []).append((int(pid), sum(int(x) for x in fields[11:15]) / tick))
+    own = os.times()
+    total, todo = own.user + own.system + own.children_user + own.children_system, [os.getpid()]
+    while todo:
+        for pid, cpu in children.get(todo.pop(), []):
+            total += cpu
+            todo.append(pid)
+    return total
 
 
 def plain_process(folder: Path, spec) -> tuple[float, pd.DataFrame, float]:
@@ -112,7 +139,8 @@ def spark_run(master: str, folder: Path, work: Path) -> tuple[float, dict, float
     seconds = time.perf_counter() - start
     cores = (busy_cpu_seconds() - cpu) / seconds
     print(f"  {master}: phases {', '.join(f'{k} {v:.1f}s' for k, v in res.timings.items())}; "
-          f"{cores:.2f} cores busy", file=sys.stderr)
+          f"{cores:.2f} cores busy ({n_per_core(res, seconds * cores):,.0f} captions per busy core-second)",
+          file=sys.stderr)
     docs = {int(i): int(d) for i, r, d in zip(res.tables["class_counts"].class_index,
                                                res.tables["class_counts"].role,
                                                res.tables["class_counts"].docs) if r == "all" and d > 0}
@@ -127,6 +155,81 @@ def spark_run(master: str, folder: Path, work: Path) -> tuple[float, dict, float
     return seconds, docs, read_s, cores
 
 
+SMALL_SIZES = (3, 30_000, 100_000)
+SMALL_GOAL_S = 8.0
+
+
+def write_jsonl(captions: list, n: int, path: Path) -> Path:
+    """``n`` JSONL records {id, text} from the real captions (repeated when n exceeds them)."""
+    real = [c for c in captions if c is not None]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": str(i), "text": real[i % len(real)]}) + "\n")
+    return path
+
+
+def plain_jsonl_count(path: str) -> int:
+    """The plain-Python baseline of a small run (run in its own process by --plain-jsonl): read the
+    JSONL file, count with the job's count_batches, sum the partial rows; prints docs_matched."""
+    from classfreq.pipelines.count_batches import count_batches as count
+    from classfreq.pipelines.match_spec import build_spec as spec_of
+    from classfreq.synsets import load_labelset
+
+    with open(path, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f if line.strip()]
+    batch = pa.RecordBatch.from_arrays([pa.array(texts, pa.string()), pa.nulls(len(texts), pa.string())],
+                                       names=["text", "bad"])
+    partials = pa.Table.from_batches(list(count([batch], spec_of(load_labelset("imagenet1k"), "default"))))
+    sums = partials.to_pandas().groupby(["kind", "name"], dropna=False)["docs"].sum()
+    print(f"{int(sums[('stat', 'docs_matched')]):,} matched")
+    return 0
+
+
+def _timed_process(argv: list[str], env: dict) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])}... failed: {done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def small_input_rows(captions: list, work: Path, before: str | None, log) -> list[list[str]]:
+    """One row per input size: wall seconds of `classfreq count` (fresh process) and of the
+    plain-Python baseline, their ratio, the counts check and the run's phase line."""
+    rows = []
+    for n in SMALL_SIZES:
+        path = write_jsonl(captions, n, work / f"small_{n}.jsonl")
+        env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+        plain_s, plain_out = _timed_process([sys.executable, __file__, "--plain-jsonl", str(path)], env)
+        runs = [("classfreq count", sys.executable)] + ([("classfreq count (--before)", before)] if before else [])
+        for label, python in runs:
+            env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+            out = work / f"out_{n}_{len(rows)}"
+            seconds, text = _timed_process(
+                [python, "-m", "classfreq.cli", "count", "--input", str(path), "--source", f"small{n}",
+                 "--out", str(out), "--warehouse", str(out / "wh.duckdb"), "--progress-interval", "0"], env)
+            matched = re.search(r"([\d,]+) matched", text).group(1)
+            same = "same docs_matched" if f"{matched} matched" in plain_out else f"DIFFERS: {matched} vs {plain_out.strip()}"
+            phases = next((ln for ln in text.splitlines() if ln.startswith("phases:")), "")
+            rows.append([f"{n:,}", label, f"{seconds:.1f}", f"{plain_s:.1f}", f"{seconds / plain_s:.1f}",
+                         "yes" if seconds <= SMALL_GOAL_S else "no", same, phases.replace("phases: ", "")])
+            log(f"  {n:,} captions, {label}: {seconds:.1f}s (plain Python {plain_s:.1f}s)")
+    return rows
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+
+    def fmt(cells):
+        return " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths)] + [fmt(r) for r in rows])
+
+
+def n_per_core(res, cpu_seconds: float) -> float:
+    return int(res.tables["source_stats"].docs_read.iloc[0]) / cpu_seconds
+
+
 def _bytes_per_caption(captions: list, work: Path) -> float:
     path = work / "real_captions.parquet"
     pq.write_table(pa.table({"TEXT": pa.array(captions, pa.string())}), path, compression="snappy")
@@ -139,7 +242,14 @@ def main(argv=None) -> int:
     p.add_argument("--captions", type=int, default=5_000_000, help="captions for the Spark rows (>= 5M)")
     p.add_argument("--repeat", type=int, default=3, help="rounds of the fast matcher rows")
     p.add_argument("--no-slow", action="store_true", help="skip spaCy and paper mode rows")
+    p.add_argument("--small-only", action="store_true", help="only the small-input table")
+    p.add_argument("--no-small", action="store_true", help="skip the small-input table")
+    p.add_argument("--before", metavar="PYTHON", help="also time `classfreq count` with this interpreter "
+                                                      "(another checkout's venv) on the small inputs")
+    p.add_argument("--plain-jsonl", help=argparse.SUPPRESS)  # the baseline process of the small-input table
     args = p.parse_args(argv)
+    if args.plain_jsonl:
+        return plain_jsonl_count(args.plain_jsonl)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -147,6 +257,19 @@ def main(argv=None) -> int:
     from classfreq.synsets import load_labelset
     captions, forms, names, origin = load_inputs(args.shared)
     log(f"{len(captions):,} real captions, {len(forms):,} forms ({origin})")
+    if not args.no_small:
+        work = Path(tempfile.mkdtemp(prefix="bench_small_"))
+        try:
+            small = small_input_rows(captions, work, args.before, log)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"Small inputs: wall seconds of a fresh `classfreq count` process (JVM start included) vs a "
+              f"plain Python process counting the same JSONL file (goal <= {SMALL_GOAL_S:g} s)")
+        print(text_table(["captions", "run", "wall s", "plain Python s", "x plain", "<= 8 s", "counts",
+                          "phases (s)"], small))
+        print()
+        if args.small_only:
+            return 0
     rows = matcher_rows(captions, forms, names, args.repeat, slow=not args.no_slow, log=lambda s: log(s))
     spec = build_spec(load_labelset("imagenet1k"), "default")
 
@@ -180,9 +303,12 @@ def main(argv=None) -> int:
 
         s1, s2 = spark_rows["local[1]"][0], spark_rows["local[2]"][0]
         print()
-        print(f"Spark local[2] / local[1]: {s1 / s2:.2f}x   plain process / Spark local[1]: "
+        print(f"Spark local[2] / local[1]: {s1 / s2:.2f}x   Spark local[1] / plain process: "
               f"{s1 / plain_s:.2f}x (time ratio; goal <= 1.3)   pyarrow TEXT read, 1 thread: "
               f"{rows_read / pyarrow_read:,.0f} rows/s")
+        print("captions per busy core-second of the whole job (goal >= 600,000): "
+              + ", ".join(f"Spark {m} {n / (sec * cores):,.0f}" for m, (sec, _, cores) in spark_rows.items())
+              + f", plain process {n / (plain_s * plain_cores):,.0f}")
         # projection: a 64-core cluster runs the same tasks; what one core-second of the whole
         # job buys (Spark's JVM reading + Arrow + Python matching + aggregation, from the local[2]
         # run that kept this machine's cores busy) times 64 cores

@@ -43,27 +43,44 @@ def count_batches(batches, spec: MatchSpec, progress=None):
         n = batch.num_rows
         if progress is not None:
             progress.add(n)
-        frames = []
+        parts = []  # Arrow tables of PARTIAL_SCHEMA (built from numpy: pandas costs more than the rows)
         bad = np.asarray(batch.column("bad").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         n_bad = int(bad.sum())
         if n_bad:
-            frames.append(_quarantine(batch, bad))
-        good_idx = np.flatnonzero(~bad)
+            parts.append(_from_pandas(_quarantine(batch, bad)))
+        good_idx = np.flatnonzero(~bad) if n_bad else np.arange(n)
         d, r, f, m = _hits(matcher, batch, good_idx, role_code)
         n_matched = 0
         if len(d):
             d, r, f, m = _per_doc_form(d, r, f, m, n, len(form_class))
             n_matched = len(np.unique(d[r == 0]))
-            frames.append(_form_rows(r, f, m, roles, len(form_class)))
-            frames.append(_class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles))
+            parts.append(_form_rows(r, f, m, roles, len(form_class)))
+            parts.append(_class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles))
             if spec.max_matches_per_class > 0:
                 keep = r == 0
-                frames.append(_match_rows(batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
-                                          form_class, spec.max_matches_per_class))
-        frames.append(_stats(n, n_bad, len(good_idx), n_matched))
-        table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True).reindex(columns=PARTIAL_SCHEMA.names),
-                                     schema=PARTIAL_SCHEMA, preserve_index=False)
-        yield from table.combine_chunks().to_batches()
+                parts.append(_from_pandas(_match_rows(
+                    batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
+                    form_class, spec.max_matches_per_class)))
+        parts.append(_stats(n, n_bad, len(good_idx), n_matched))
+        yield from pa.concat_tables(parts).combine_chunks().to_batches()
+
+
+def _partial(kind: str, n: int, **columns) -> pa.Table:
+    """``n`` partial rows of ``kind``: the given columns (arrays or one value each), the rest null."""
+    arrays = []
+    for f in PARTIAL_SCHEMA:
+        value = kind if f.name == "kind" else columns.get(f.name)
+        if value is None:
+            arrays.append(pa.nulls(n, f.type))
+        elif isinstance(value, (str, int)):
+            arrays.append(pa.array([value] * n, f.type))
+        else:
+            arrays.append(pa.array(value, f.type))
+    return pa.Table.from_arrays(arrays, schema=PARTIAL_SCHEMA)
+
+
+def _from_pandas(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame.reindex(columns=PARTIAL_SCHEMA.names), schema=PARTIAL_SCHEMA, preserve_index=False)
 
 
 def _hits(matcher, batch, good_idx, role_code):
@@ -108,6 +125,8 @@ def _segments(batch, good_idx, role_code):
 
 def _per_doc_form(d, r, f, m, n_docs, n_forms):
     """Sum mentions per (role, form, doc): several parts of one document can hit one form."""
+    if not r.any() and (np.diff(d * n_forms + f) > 0).all():
+        return d, r, f, m  # each (doc, form) once already (one text per document): nothing to sum
     key = (r * n_forms + f) * n_docs + d
     uniq, inv = np.unique(key, return_inverse=True)
     if len(uniq) == len(key):
@@ -118,10 +137,9 @@ def _per_doc_form(d, r, f, m, n_docs, n_forms):
     return uniq % n_docs, rf // n_forms, rf % n_forms, mentions
 
 
-def _stats(n, n_bad, n_good, n_matched) -> pd.DataFrame:
+def _stats(n, n_bad, n_good, n_matched) -> pa.Table:
     names = ["docs_read", "docs_quarantined", "docs_matched", "docs_unmatched"]
-    return pd.DataFrame({"kind": STAT, "role": ALL_ROLE, "name": names,
-                         "docs": [n, n_bad, n_matched, n_good - n_matched]})
+    return _partial(STAT, 4, role=ALL_ROLE, name=names, docs=[n, n_bad, n_matched, n_good - n_matched])
 
 
 def _quarantine(batch, bad) -> pd.DataFrame:
@@ -135,17 +153,17 @@ def _quarantine(batch, bad) -> pd.DataFrame:
     return agg
 
 
-def _form_rows(r, f, m, roles, n_forms) -> pd.DataFrame:
+def _form_rows(r, f, m, roles, n_forms) -> pa.Table:
     rf = r * n_forms + f  # one entry per (role, form, doc): docs are counts of entries
     size = len(roles) * n_forms
     docs = np.bincount(rf, minlength=size)
     mentions = np.bincount(rf, weights=m, minlength=size).astype(np.int64)
     nz = np.flatnonzero(docs)
-    return pd.DataFrame({"kind": FORM, "role": np.asarray(roles, dtype=object)[nz // n_forms],
-                         "idx": nz % n_forms, "docs": docs[nz], "mentions": mentions[nz]})
+    return _partial(FORM, len(nz), role=np.asarray(roles, dtype=object)[nz // n_forms], idx=nz % n_forms,
+                    docs=docs[nz], mentions=mentions[nz])
 
 
-def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pd.DataFrame:
+def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pa.Table:
     n_cls = int(form_class.max()) + 1
     n_pat = int(form_pat.max()) + 1
     size = len(roles) * n_cls
@@ -157,8 +175,8 @@ def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pd
     _, first = np.unique((rc * n_pat + form_pat[f]) * n_docs + d, return_index=True)
     mentions = np.bincount(rc[first], weights=m[first], minlength=size).astype(np.int64)
     nz = np.flatnonzero(docs)
-    return pd.DataFrame({"kind": CLASS, "role": np.asarray(roles, dtype=object)[nz // n_cls],
-                         "idx": nz % n_cls, "docs": docs[nz], "docs_clean": clean[nz], "mentions": mentions[nz]})
+    return _partial(CLASS, len(nz), role=np.asarray(roles, dtype=object)[nz // n_cls], idx=nz % n_cls,
+                    docs=docs[nz], docs_clean=clean[nz], mentions=mentions[nz])
 
 
 def doc_key(doc_id, text) -> str:

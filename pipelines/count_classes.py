@@ -46,9 +46,18 @@ from classfreq.configs import add_options, from_args  # noqa: E402
 from classfreq.errors import UserError  # noqa: E402
 from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
-from classfreq.pipelines.input_files import expand_inputs  # noqa: E402
+from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
+from classfreq.pipelines.journal import Journal, discard, publish, settle_killed_runs  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
-from classfreq.pipelines.outputs import CountKey, remove_stale_parquet, write_parquet, write_warehouse  # noqa: E402
+from classfreq.pipelines.outputs import (  # noqa: E402
+    TABLES,
+    CountKey,
+    partition_dir,
+    publish_uri,
+    write_parquet,
+    write_warehouse,
+)
+from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
 from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
 from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
@@ -62,6 +71,8 @@ from classfreq.synsets import LabelSet, load_labelset  # noqa: E402
 
 __all__ = ["CountConfig", "RunResult", "main", "run", "summary"]
 
+SMALL_INPUT_BYTES = 64 << 20  # inputs up to this size get a JVM tuned for a short run (spark_session)
+
 
 @dataclass
 class RunResult:
@@ -71,7 +82,7 @@ class RunResult:
     tables: dict = field(default_factory=dict)
     parquet: dict = field(default_factory=dict)
     seconds: float = 0.0
-    timings: dict = field(default_factory=dict)  # seconds per phase: setup, count, write
+    timings: dict = field(default_factory=dict)  # seconds per phase (phases.Phases), in the order they ran
 
 
 @dataclass
@@ -85,6 +96,10 @@ class Job:
     run_id: str
     started: datetime
     staging: str  # where JSON arrays are split into Parquet chunks; removed after counting
+    journal: Journal  # what the run writes under --out, until it is published
+    phases: Phases
+    files: list[str] | None = None  # the input files, when listed before Spark started (local inputs)
+    committed: bool = False  # the warehouse holds the run: its staged Parquet must be published, not discarded
 
 
 @dataclass
@@ -102,43 +117,67 @@ def run(config: CountConfig, spark=None) -> RunResult:
     Spark starts or any data is read."""
     check_paths(config.validate())
     with wh.writer_lock(config.warehouse, wait=config.wait_lock):
+        settle_killed_runs(config.out, config.warehouse)
         return _read_count_write(config, spark)
 
 
 def _read_count_write(config: CountConfig, spark=None) -> RunResult:
     started = time.monotonic()
     job = prepare(config, spark)  # validated by run()
-    read = read_step(job)
-    t_count = time.monotonic()
-    sums, matches = count_step(job, read)
-    tables = build_tables(sums, matches, job.spec, job.labelset.classes.class_index, _run_columns(job),
-                          read.result.failed, _duplicates(read, sums), config.sample or 1.0,
-                          per_role=read.result.reader.has_roles)
-    res = RunResult(run_id=job.run_id, source=config.source, mode=job.key.mode, tables=tables)
-    t_write = time.monotonic()
-    res.parquet = write_step(job, read.result, tables)
+    try:
+        read = read_step(job)
+        sums, matches = count_step(job, read)
+        with job.phases("collecting"):
+            tables = build_tables(sums, matches, job.spec, job.labelset.classes.class_index, _run_columns(job),
+                                  read.result.failed, _duplicates(read, sums), config.sample or 1.0,
+                                  per_role=read.result.reader.has_roles)
+        res = RunResult(run_id=job.run_id, source=config.source, mode=job.key.mode, tables=tables)
+        res.parquet = write_step(job, read.result, tables)
+    except BaseException:
+        if not job.committed:  # a committed run's journal stays: the next run publishes it
+            discard(job.journal)
+        raise
     res.seconds = time.monotonic() - started
-    res.timings = {"setup": t_count - started, "count": t_write - t_count, "write": time.monotonic() - t_write}
+    res.timings = dict(job.phases.seconds)
     return res
 
 
 def prepare(config: CountConfig, spark=None) -> Job:
-    """The label set and what the tasks match, the run id and the Spark session."""
+    """The label set and what the tasks match, the run id, its journal and the Spark session."""
     started = wh.utcnow()
-    ls = load_labelset(config.labelset)
-    spec = build_spec(ls, config.mode, config.nested, config.max_matches_per_class, config.roles)
+    phases = Phases()
+    with phases("labelset"):
+        ls = load_labelset(config.labelset)
+        spec = build_spec(ls, config.mode, config.nested, config.max_matches_per_class, config.roles)
     run_id = wh.new_run_id("count")
-    spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions)
+    staging = config.staging or os.path.join(config.out, "_staging", run_id)
+    files = None
+    if all(is_local(p) for p in config.inputs):  # listed before Spark starts: their size picks its JVM options
+        with phases("listing"):
+            files = expand_inputs(None, list(config.inputs))
+    with phases("session"):
+        spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions,
+                                   small_input=files is not None and _total_bytes(files) <= SMALL_INPUT_BYTES)
+    journal = Journal(out=config.out, run_id=run_id, warehouse=os.path.abspath(config.warehouse), staging=staging)
+    if is_local(config.out):
+        journal.save()
     return Job(config=config, spark=spark, labelset=ls, spec=spec,
                key=CountKey(source=config.source, mode=config.count_mode, labelset=ls.name),
-               run_id=run_id, started=started,
-               staging=config.staging or os.path.join(config.out, "_staging", run_id))
+               run_id=run_id, started=started, staging=staging, journal=journal, phases=phases, files=files)
 
 
 def read_step(job: Job) -> Read:
     """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily)."""
+    files = job.files
+    if files is None:
+        with job.phases("listing"):
+            files = expand_inputs(job.spark, list(job.config.inputs))
+    with job.phases("reading"):
+        return _read(job, files)
+
+
+def _read(job: Job, files: list[str]) -> Read:
     c = job.config
-    files = expand_inputs(job.spark, list(c.inputs))
     result = read_documents(job.spark, files, c.format, c.read_options(job.staging), c.doc_unit)
     if c.dedup == "url" and not result.reader.has_urls:
         raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
@@ -162,36 +201,55 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
     with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
         counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
         counted = counted.persist()
-        sums = (counted.where(F.col("kind") != MATCH)
-                .groupBy(*PARTIAL_KEY)
-                .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
-                     F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
-                .toPandas())
-        matches = _capped_matches(counted, cap) if cap else None
+        with job.phases("count"):
+            sums = (counted.where(F.col("kind") != MATCH)
+                    .groupBy(*PARTIAL_KEY)
+                    .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
+                         F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
+                    .toPandas())
+        with job.phases("collecting"):
+            matches = _capped_matches(counted, cap) if cap else None
         counted.unpersist()
     _remove_staging(job.staging)
     return sums, matches
 
 
 def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """Parquet under --out, then the warehouse rows, the label set (if missing) and the run's
-    provenance (nothing when no record could be read, unless --allow-all-bad). Returns the
-    Parquet folder of each table."""
-    c = job.config
+    """Parquet staged under --out, then the warehouse rows with the run's provenance in one
+    transaction (the commit point), then the staged Parquet moved into place (see ``journal``).
+    Nothing is written when no record could be read, unless --allow-all-bad. Returns the Parquet
+    folder of each table."""
+    c, journal = job.config, job.journal
     refuse_if_nothing_read(tables, result.fmt, result.files, c.allow_all_bad)
-    parquet = {table: write_parquet(job.spark, c.out, table, df, job.key) for table, df in tables.items()}
-    remove_stale_parquet(c.out, tables, job.key)
-    _remove_if_empty(os.path.join(c.out, "_tmp"))
+    for table, df in tables.items():
+        with job.phases(f"parquet:{table}"):
+            write_parquet(job.spark, journal.staged(table), df)
+    journal.moves = {t: partition_dir(c.out, t, job.key) for t in TABLES}
+    journal.written = list(tables)
+    if is_local(c.out):
+        journal.save()
     con = wh.connect(c.warehouse, wait=c.wait_lock)
     try:
-        write_warehouse(con, tables, job.key)
-        ensure_labelset_tables(con, job.labelset)
-        wh.record_run(con, job.run_id, "count", job.started, inputs={"files": result.files, "format": result.fmt},
-                      options=run_options(c, job.spark), labelset=job.labelset.name,
-                      labelset_version=job.labelset.version)
+        with job.phases("warehouse"):
+            ensure_labelset_tables(con, job.labelset)
+            write_warehouse(con, tables, job.key, wh.run_row(
+                job.run_id, "count", job.started, inputs={"files": result.files, "format": result.fmt},
+                options=run_options(c, job.spark), labelset=job.labelset.name,
+                labelset_version=job.labelset.version, phase_seconds=job.phases.rounded()))
+            job.committed = True
+        with job.phases("publish"):
+            if is_local(c.out):
+                publish(journal)
+            else:
+                publish_uri(job.spark, journal.moves, {t: journal.staged(t) for t in tables})
+        wh.set_phase_seconds(con, job.run_id, job.phases.rounded())
     finally:
         con.close()
-    return parquet
+    return {t: journal.moves[t] for t in tables}
+
+
+def _total_bytes(files: list[str]) -> int:
+    return sum(os.path.getsize(f) for f in files)
 
 
 def run_options(config: CountConfig, spark) -> dict:
@@ -249,13 +307,15 @@ def _remove_if_empty(folder: str) -> None:
 
 
 def summary(res: RunResult) -> str:
+    """Two lines: what was counted, then the seconds per phase."""
     s = res.tables["source_stats"].iloc[0]
     classes = res.tables["class_counts"]
     seen = int((classes[classes.role == "all"].docs > 0).sum())
     return (f"counted source {res.source} ({res.mode}) in {res.seconds:.1f}s: {s.docs_read:,} documents read, "
             f"{s.docs_matched:,} matched, {s.docs_unmatched:,} unmatched, {s.docs_quarantined:,} quarantined, "
             f"{s.duplicates_dropped:,} duplicates dropped, {s.files_failed} files failed; "
-            f"{seen} classes seen; run {res.run_id}")
+            f"{seen} classes seen; run {res.run_id}\n"
+            + phase_line(res.timings))
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,9 @@ import sys
 
 DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
+    # the web UI's Jetty server costs about a second of a run's start; a local run ends before
+    # anyone looks at it (under spark-submit the session, and its UI, already exist)
+    "spark.ui.enabled": "false",
     # big Arrow batches: per-batch costs (JVM and Python) drop; measured 20k -> 100k rows: +13% on
     # local[1]. The byte cap (Spark 4) keeps batches of long documents (LLaVA) in memory bounds.
     "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
@@ -15,8 +18,22 @@ DEFAULT_CONF = {
 }
 
 
+# Local runs only (their workers run this interpreter, with classfreq installed):
+LOCAL_CONF = {
+    # workers forked with pandas, pyarrow and the matcher already imported (see worker_daemon)
+    "spark.python.daemon.module": "classfreq.pipelines.worker_daemon",
+}
+# A small input's run is mostly the JVM starting and loading Spark's classes once: the C2 JIT
+# compiler's threads then compete with the run for the cores and compile code that runs for
+# seconds only. C1 and the UI off together halved a 3-record run on a busy 2-core machine; large
+# inputs keep C2 (Parquet decoding and Arrow conversion run for minutes).
+SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
-              conf: dict | None = None):
+              conf: dict | None = None, small_input: bool = False):
+    """The session (an existing one is returned as it is); ``small_input``: the run reads little
+    (JVM options for a short life, when this call starts the JVM)."""
     # executors must run the same interpreter (with pyarrow and classfreq) as the driver
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -25,8 +42,12 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     if master:
         builder = builder.master(master)
     elif not launched_by_spark_submit():
-        builder = builder.master("local[*]")
+        builder = builder.master(master := "local[*]")
     settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
+    if master and master.startswith("local"):
+        settings.update(LOCAL_CONF)
+    if small_input:
+        settings["spark.driver.extraJavaOptions"] = SMALL_INPUT_JAVA_OPTIONS
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)

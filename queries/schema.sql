@@ -86,6 +86,9 @@ CREATE TABLE IF NOT EXISTS mixes (
 CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR, kind VARCHAR, started TIMESTAMP, finished TIMESTAMP, inputs JSON, options JSON,
   code_version VARCHAR, labelset VARCHAR, labelset_version VARCHAR);
+-- phase_seconds: seconds per phase of a count run (session, listing, reading, count, collecting,
+-- parquet:<table>, warehouse, publish), JSON in the order they ran
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS phase_seconds JSON;
 
 -- ---------------------------------------------------------------------------------------------
 -- Views over the tables above (added by the reports area; queries/*.sql read them). Each count

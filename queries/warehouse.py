@@ -13,7 +13,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -129,14 +129,18 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame 
     return replace_tables(con, [(table, rows, where, parquet)])[0]
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, slices: list[tuple]) -> list[int]:
+def replace_tables(con: duckdb.DuckDBPyConnection, slices: list[tuple],
+                   before_commit: Callable[[], None] | None = None) -> list[int]:
     """`replace_rows` for several tables at once, all in ONE transaction: a run that writes
-    counts, class counts and source stats is either wholly in the warehouse or not at all.
-    Each slice is (table, rows, where) or (table, rows, where, parquet)."""
+    counts, class counts, source stats and its `runs` row is either wholly in the warehouse or
+    not at all. Each slice is (table, rows, where) or (table, rows, where, parquet).
+    ``before_commit`` is called with every row in place, just before COMMIT (a test hook)."""
     views: list[str] = []  # DataFrames registered for the inserts, dropped once the transaction has ended
     con.execute("BEGIN TRANSACTION")
     try:
         inserted = [_delete_insert(con, views, *s) for s in slices]
+        if before_commit is not None:
+            before_commit()
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -189,15 +193,32 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, started: 
                inputs, options, labelset: str | None = None, labelset_version: str | None = None,
                finished: _dt.datetime | None = None) -> None:
     """Write the provenance row of one run (inputs and options as JSON)."""
-    row = pd.DataFrame([{
-        "run_id": run_id, "kind": kind, "started": started,
-        "finished": finished or _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None),
+    row = run_row(run_id, kind, started, inputs, options, labelset, labelset_version, finished)
+    replace_rows(con, "runs", row, {"run_id": run_id})
+
+
+def run_row(run_id: str, kind: str, started: _dt.datetime, inputs, options, labelset: str | None = None,
+            labelset_version: str | None = None, finished: _dt.datetime | None = None,
+            phase_seconds: dict | None = None) -> pd.DataFrame:
+    """The `runs` row of one run, for a caller that writes it in the same transaction as its data."""
+    return pd.DataFrame([{
+        "run_id": run_id, "kind": kind, "started": started, "finished": finished or utcnow(),
         "inputs": json.dumps(inputs, sort_keys=True, default=str),
         "options": json.dumps(options, sort_keys=True, default=str),
         "code_version": f"classfreq {__version__}", "labelset": labelset,
         "labelset_version": labelset_version,
+        "phase_seconds": None if phase_seconds is None else json.dumps(phase_seconds),
     }])
-    replace_rows(con, "runs", row, {"run_id": run_id})
+
+
+def set_phase_seconds(con: duckdb.DuckDBPyConnection, run_id: str, phase_seconds: dict) -> None:
+    """The run's seconds per phase, completed after its commit (the commit's own time included)."""
+    con.execute("UPDATE runs SET phase_seconds = ? WHERE run_id = ?", [json.dumps(phase_seconds), run_id])
+
+
+def has_run(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether the run committed (its `runs` row is written in the same transaction as its rows)."""
+    return con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0] > 0
 
 
 def utcnow() -> _dt.datetime:
