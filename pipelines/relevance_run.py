@@ -1,6 +1,7 @@
-"""Judge an existing count run again from the warehouse (`judge-run`): the relevance stage of
-``count --relevance`` over the run's doc_matches, writing that run's class_counts and doc_matches
-rows back in one transaction. The run must have kept its matches (``--relevance`` or
+"""Judge an existing count run's kept matches for relevance and rewrite its warehouse rows.
+
+The relevance stage of ``count --relevance`` over the run's doc_matches, writing that run's
+class_counts and doc_matches rows back in one transaction. The run must have kept its matches (``--relevance`` or
 ``--max-matches-per-class``); with a cap below ``--sample`` the judged sample is the kept one.
 
     python -m classfreq.pipelines.relevance_run --source cc3m_val [--judge fast] [--master spark://...]

@@ -184,3 +184,16 @@ def test_prompt_names_rank_lemma_groups_by_relevant_documents(runs):
     assert judged.loc[best.index, "best_docs"].astype(int).tolist() == best.tolist()
     raw_best = forms.groupby(["class_index", "lemma_group"]).docs.sum().groupby(level=0).max()
     assert raw.loc[raw_best.index, "best_docs"].astype(int).tolist() == raw_best.tolist()
+
+
+def test_relevance_options_are_checked_and_keep_the_judged_sample():
+    from classfreq.pipelines.config import CountConfig
+
+    base = {"inputs": ("x.tsv",), "source": "s"}
+    with pytest.raises(UserError, match="--relevance-sample must be at least 1"):
+        CountConfig(**base, relevance=True, relevance_sample=0).validate()
+    with pytest.raises(UserError, match="--relevance-judge must be full or fast"):
+        CountConfig(**base, relevance=True, relevance_judge="slow").validate()
+    keep = CountConfig(**base, relevance=True, relevance_sample=50, relevance_seed=4, max_matches_per_class=10)
+    assert (int(keep.matches_to_keep), keep.matches_to_keep.seed) == (50, 4)
+    assert int(CountConfig(**base, max_matches_per_class=10, relevance_sample=50).matches_to_keep) == 10
