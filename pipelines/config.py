@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from classfreq.configs import Config, option
 from classfreq.errors import UserError
 from classfreq.pipelines.format_llava import ROLES as LLAVA_ROLES
+from classfreq.pipelines.match_sample import MatchSample
 from classfreq.pipelines.match_spec import MATCHERS
 from classfreq.pipelines.reader import ReadOptions
 from classfreq.pipelines.readers import FORMATS
+from classfreq.pipelines.relevance_stage import RelevanceOptions
 from classfreq.pipelines.sampling import DEDUP_KEYS
 from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
+from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
+from classfreq.relevance.judge import VARIANTS
 
 DOC_UNITS = ("caption", "image")
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -49,6 +53,15 @@ class CountConfig(Config):
     seed: int = option(0, help="seed of --sample")
     max_matches_per_class: int = option(0, metavar="N",
                                         help="keep up to N matching documents per class in doc_matches (0: none)")
+    relevance: bool = option(False, help="judge a seeded sample of each class's matched documents with the "
+                                         "relevance judge and estimate its relevant documents (class_counts "
+                                         "relevant_share*, docs_relevant_*; doc_matches p_relevant, relevant)")
+    relevance_sample: int = option(DEFAULT_SAMPLE, metavar="N",
+                                   help="documents judged per class (all of them when a class has fewer)")
+    relevance_seed: int = option(DEFAULT_SEED, help="seed of the hash order doc_matches and the judged "
+                                                    "sample are drawn in")
+    relevance_judge: str = option("full", choices=VARIANTS,
+                                  help="full (spaCy + sentence embeddings) or fast (spaCy and WordNet only)")
     out: str = option("out", help="Parquet output folder")
     warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file")
     wait_lock: float = option(0.0, metavar="SECONDS",
@@ -96,12 +109,26 @@ class CountConfig(Config):
             raise UserError(f"--sample must be a fraction in (0, 1], got {self.sample}")
         for flag, value, least in (("--max-matches-per-class", self.max_matches_per_class, 0),
                                    ("--partitions", self.partitions, 0),
+                                   ("--relevance-sample", self.relevance_sample, 1),
                                    ("--shuffle-partitions", self.shuffle_partitions, 1),
                                    ("--progress-interval", self.progress_interval, 0),
                                    ("--wait-lock", self.wait_lock, 0)):
             if value < least:
                 raise UserError(f"{flag} must be {'0 or more' if least == 0 else f'at least {least}'}, got {value}")
+        if self.relevance_judge not in VARIANTS:
+            raise UserError(f"--relevance-judge must be {' or '.join(VARIANTS)}, got {self.relevance_judge!r}")
         return self
+
+    @property
+    def matches_to_keep(self) -> MatchSample:
+        """Matched documents kept per class in doc_matches: --max-matches-per-class, and with
+        --relevance at least the judged sample (so `classfreq relevance-run` can judge it again)."""
+        size = max(self.max_matches_per_class, self.relevance_sample) if self.relevance else self.max_matches_per_class
+        return MatchSample(size, self.relevance_seed)
+
+    def relevance_options(self) -> RelevanceOptions:
+        return RelevanceOptions(labelset=self.labelset, judge=self.relevance_judge, sample=self.relevance_sample,
+                                seed=self.relevance_seed)
 
     @property
     def count_mode(self) -> str:

@@ -187,7 +187,10 @@ def doc_key(doc_id, text) -> str:
 
 
 def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.DataFrame:
-    """Up to `cap` documents per class, the smallest doc ids (so the final pick is partition-independent)."""
+    """Up to `cap` documents per class, the first in the seeded hash order of `match_sample` (an
+    order of doc ids alone, so the final pick is partition-independent)."""
+    from classfreq.pipelines.match_sample import first_per_class, seed_of
+
     docs = np.unique(hits_all_role.doc.to_numpy())
     names = batch.schema.names
     cols = {c: batch.column(c).take(pa.array(docs)).to_pylist() if c in names else [None] * len(docs)
@@ -200,8 +203,7 @@ def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.
         "text": [t[:MATCH_TEXT_CHARS] for t in texts],
         "url": cols["url"], "nsfw": cols["nsfw"], "punsafe": cols["punsafe"]})
     x = hits_all_role.assign(idx=form_class[hits_all_role.form.to_numpy()]).merge(info, on="doc")
-    per_class = x.drop_duplicates(["idx", "doc_id"]).sort_values(["idx", "doc_id"])
-    keep = per_class.groupby("idx").head(cap)[["idx", "doc_id"]]
+    keep = first_per_class(x.drop_duplicates(["idx", "doc_id"])[["idx", "doc_id"]], cap, seed_of(cap))
     x = x.merge(keep, on=["idx", "doc_id"])
     return pd.DataFrame({"kind": MATCH, "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
                          "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id, "text": x.text,

@@ -39,7 +39,7 @@ from datetime import datetime  # noqa: E402
 from functools import partial  # noqa: E402
 
 import pandas as pd  # noqa: E402
-from pyspark.sql import DataFrame, Window  # noqa: E402
+from pyspark.sql import DataFrame  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from classfreq.configs import add_options, from_args  # noqa: E402
@@ -48,6 +48,7 @@ from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
 from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
 from classfreq.pipelines.journal import Journal, discard, publish, settle_killed_runs  # noqa: E402
+from classfreq.pipelines.match_sample import first_per_class_in_spark, seed_of  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
 from classfreq.pipelines.outputs import (  # noqa: E402
     TABLES,
@@ -62,6 +63,7 @@ from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
 from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
 from classfreq.pipelines.readers import ReadResult, read_documents  # noqa: E402
+from classfreq.pipelines.relevance_stage import judge_tables  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
 from classfreq.pipelines.spark_session import get_spark  # noqa: E402
 from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
@@ -131,6 +133,9 @@ def _read_count_write(config: CountConfig, spark=None) -> RunResult:
             tables = build_tables(sums, matches, job.spec, job.labelset.classes.class_index, _run_columns(job),
                                   read.result.failed, _duplicates(read, sums), config.sample or 1.0,
                                   per_role=read.result.reader.has_roles)
+        if config.relevance:
+            with job.phases("relevance"):
+                tables = judge_tables(job.spark, tables, config.relevance_options())
         res = RunResult(run_id=job.run_id, source=config.source, mode=job.key.mode, tables=tables)
         res.parquet = write_step(job, read.result, tables)
     except BaseException:
@@ -148,7 +153,7 @@ def prepare(config: CountConfig, spark=None) -> Job:
     phases = Phases()
     with phases("labelset"):
         ls = load_labelset(config.labelset)
-        spec = build_spec(ls, config.mode, config.nested, config.max_matches_per_class, config.roles)
+        spec = build_spec(ls, config.mode, config.nested, config.matches_to_keep, config.roles)
     run_id = wh.new_run_id("count")
     staging = config.staging or os.path.join(config.out, "_staging", run_id)
     files = None
@@ -196,7 +201,7 @@ def _read(job: Job, files: list[str]) -> Read:
 def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Match in Spark tasks; returns the partial rows summed over PARTIAL_KEY, and the capped
     doc matches (None without --max-matches-per-class)."""
-    cap = job.config.max_matches_per_class
+    cap = job.spec.max_matches_per_class  # with --relevance, at least the judged sample
     docs = read.docs.select(*_columns_to_count(read.result.has_parts, cap > 0))
     with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
         counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
@@ -270,11 +275,9 @@ def _columns_to_count(has_parts: bool, keep_matches: bool) -> list:
 
 
 def _capped_matches(counted: DataFrame, cap: int) -> pd.DataFrame:
-    """Up to ``cap`` documents per class, those with the smallest doc ids."""
+    """Up to ``cap`` documents per class, a seeded uniform sample (``match_sample``)."""
     m = counted.where(F.col("kind") == MATCH)
-    per_doc = m.groupBy("idx", "doc_id").agg(F.min("url").alias("_u"))
-    w = Window.partitionBy("idx").orderBy("doc_id")
-    keep = per_doc.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= cap).select("idx", "doc_id")
+    keep = first_per_class_in_spark(m.select("idx", "doc_id").distinct(), cap, seed_of(cap))
     return (m.join(keep, ["idx", "doc_id"])
             .groupBy("idx", "doc_id", "name")
             .agg(F.first("url", ignorenulls=True).alias("url"), F.min("text").alias("text"),

@@ -11,8 +11,10 @@ import pandas as pd
 from classfreq.pipelines.count_batches import CLASS, FORM, QUARANTINE, STAT
 from classfreq.pipelines.match_spec import MatchSpec
 from classfreq.pipelines.sampling import estimates
+from classfreq.relevance.estimate import RELEVANCE_COLUMNS
 
 DOC_STATS = ("docs_read", "docs_matched", "docs_unmatched", "docs_quarantined")
+MATCH_RELEVANCE_COLUMNS = ("p_relevant", "relevant")  # doc_matches columns of a judged match
 
 
 def build_tables(sums: pd.DataFrame, matches: pd.DataFrame | None, spec: MatchSpec, class_indexes,
@@ -89,3 +91,20 @@ def doc_matches_table(matches: pd.DataFrame, spec: MatchSpec, common: dict) -> p
         "form": [spec.forms[int(i)] for i in matches.name], "url": matches.url.values,
         "text": matches.text.values, "nsfw": matches.nsfw.values, "punsafe": matches.punsafe.values,
     }).sort_values(["class_index", "doc_id", "form"], ignore_index=True)
+
+
+def with_relevance(class_counts: pd.DataFrame, doc_matches: pd.DataFrame, per_class: pd.DataFrame,
+                   per_match: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """class_counts and doc_matches with the relevance columns (replacing any there): ``per_class``
+    (class_index + RELEVANCE_COLUMNS) fills role 'all' rows of judged classes; ``per_match``
+    (class_index, doc_id, form, p_relevant, relevant) the judged matches. The rest stay NULL."""
+    counts = class_counts.drop(columns=[c for c in RELEVANCE_COLUMNS if c in class_counts.columns])
+    judged = per_class.assign(role="all").astype({"class_index": counts.class_index.dtype})
+    counts = counts.merge(judged, on=["role", "class_index"], how="left", validate="many_to_one")
+    counts["relevance_judged"] = counts.relevance_judged.astype("Int64")
+    matches = doc_matches.drop(columns=[c for c in MATCH_RELEVANCE_COLUMNS if c in doc_matches.columns])
+    verdicts = per_match[["class_index", "doc_id", "form", *MATCH_RELEVANCE_COLUMNS]].astype(
+        {"class_index": matches.class_index.dtype})
+    matches = matches.merge(verdicts, on=["class_index", "doc_id", "form"], how="left", validate="one_to_one")
+    matches["relevant"] = matches.relevant.astype("boolean")
+    return counts, matches

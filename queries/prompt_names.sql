@@ -2,7 +2,10 @@
 -- Forms flagged shared or polysemous are excluded (their documents may be about another class);
 -- inflections of one lemma are grouped. Per-form document counts are summed over the group and
 -- over the chosen sources (a document using two forms of one group counts twice: a ranking score,
--- not a document count). Returns one row per (labelset, version, class_index): display name,
+-- not a document count). When the relevance judge looked at a run, each form's documents count
+-- as relevant documents: scaled by the judged-relevant share of its judged matches (the class's
+-- corrected relevant_share when none of the form's matches was judged), rounded; a run never
+-- judged counts as before. Returns one row per (labelset, version, class_index): display name,
 -- best_lemma_group, its docs, the display name's own group docs, differs (advice worth giving),
 -- and the runner-up group.
 -- @param labelset VARCHAR = NULL  label set name
@@ -14,10 +17,20 @@ WITH latest AS (
          arg_max(k.run_id, coalesce(r.started, TIMESTAMP '1970-01-01')) AS run_id
   FROM counts k LEFT JOIN runs r ON r.run_id = k.run_id
   GROUP BY ALL),
+judged_forms AS (  -- per run, class and form: the share of its judged matches judged relevant
+  SELECT run_id, class_index, form, avg(CAST(relevant AS DOUBLE)) AS relevant_share
+  FROM doc_matches WHERE relevant IS NOT NULL
+  GROUP BY ALL),
 form_docs AS (
-  SELECT k.labelset, k.version, k.class_index, k.form, sum(k.docs) AS docs
+  SELECT k.labelset, k.version, k.class_index, k.form,
+         sum(CASE WHEN coalesce(j.relevant_share, cc.relevant_share) IS NULL THEN k.docs
+                  ELSE CAST(round(k.docs * coalesce(j.relevant_share, cc.relevant_share)) AS BIGINT) END) AS docs
   FROM counts k JOIN latest l ON l.run_id = k.run_id AND l.source = k.source AND l.mode = k.mode
        AND l.role = coalesce(k.role, 'all') AND l.labelset = k.labelset AND l.version = k.version
+  LEFT JOIN judged_forms j ON j.run_id = k.run_id AND j.class_index = k.class_index AND j.form = k.form
+  LEFT JOIN class_counts cc ON cc.run_id = k.run_id AND cc.source = k.source AND cc.mode = k.mode
+       AND coalesce(cc.role, 'all') = 'all' AND cc.labelset = k.labelset AND cc.version = k.version
+       AND cc.class_index = k.class_index
   WHERE k.mode = coalesce(getvariable('mode'), 'default')
     AND (getvariable('source') IS NULL OR k.source = getvariable('source'))
     AND (getvariable('labelset') IS NULL OR k.labelset = getvariable('labelset'))

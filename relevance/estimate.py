@@ -17,6 +17,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pandas as pd
+
 Z95 = 1.959963984540054
 DEFAULT_SAMPLE = 200
 DEFAULT_SEED = 0
@@ -91,3 +93,33 @@ def sample_doc_ids(doc_ids: Iterable, n: int = DEFAULT_SAMPLE, seed: int = DEFAU
     """The `n` documents (all when fewer) first in the seeded hash order, ties broken by id."""
     keyed = sorted((sample_key(d, seed), str(d), d) for d in set(doc_ids))
     return [d for _, _, d in keyed[:n]]
+
+
+# class_counts columns a judged run fills (NULL where no judge looked): the contract with the
+# warehouse (queries/schema.sql) and the report
+RELEVANCE_COLUMNS = ("relevance_judge", "relevance_judged", "relevance_p_mean", "relevant_share",
+                     "relevant_share_lo", "relevant_share_hi", "docs_relevant_est", "docs_relevant_lo",
+                     "docs_relevant_hi")
+
+
+def class_relevance(judged: pd.DataFrame, class_docs: pd.DataFrame, errors: JudgeErrors, threshold: float,
+                    judge: str) -> pd.DataFrame:
+    """The relevance columns of each judged class.
+
+    ``judged``: class_index, doc_id, p_relevant, one row per judged (document, form); a document
+    judged through several forms of a class counts once, with its highest probability.
+    ``class_docs``: class_index, docs (the matched documents the sample was drawn from), docs_est,
+    docs_est_lo, docs_est_hi. docs_relevant_* scale docs_est by the share, each bound by its bound."""
+    docs = class_docs.set_index("class_index")
+    per_doc = judged.groupby(["class_index", "doc_id"]).p_relevant.max()
+    rows = []
+    for index, p in per_doc.groupby(level="class_index"):
+        d = docs.loc[index]
+        share = relevant_share(int((p >= threshold).sum()), len(p), errors, int(d.docs))
+        rows.append({"class_index": int(index), "relevance_judge": judge, "relevance_judged": len(p),
+                     "relevance_p_mean": float(p.mean()), "relevant_share": share.share,
+                     "relevant_share_lo": share.low, "relevant_share_hi": share.high,
+                     "docs_relevant_est": share.share * float(d.docs_est),
+                     "docs_relevant_lo": share.low * float(d.docs_est_lo),
+                     "docs_relevant_hi": share.high * float(d.docs_est_hi)})
+    return pd.DataFrame(rows, columns=["class_index", *RELEVANCE_COLUMNS])

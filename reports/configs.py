@@ -104,6 +104,10 @@ class DemoConfig(Config):
     warehouse: str = option(DEFAULT_WAREHOUSE, help=WAREHOUSE_HELP)
     n_boot: int = option(AnalysisOptions.n_boot, flag="--bootstrap", metavar="N", help="bootstrap replicates")
     skip_count: bool = option(False, help="reuse the counts already in the warehouse")
+    relevance: bool = option(True, help="count without the relevance judge (no relevant-document estimates)")
+    relevance_judge: str = option("fast", choices=("full", "fast"),
+                                  help="judge of the relevance stage: fast (spaCy + WordNet, the demo's default: "
+                                       "it keeps the stage within a minute) or full (adds sentence embeddings)")
 
     def validate(self) -> DemoConfig:
         AnalysisOptions(n_boot=self.n_boot).validate()

@@ -2,7 +2,8 @@
 
 1. the imagenet1k label set into the warehouse;
 2. our Spark counter over ../shared/data/captions (CC3M val, COCO val2017, Flickr8k, the LAION-400M
-   sample), keeping matching documents with URLs for mining;
+   sample), keeping matching documents with URLs for mining, and (unless --no-relevance) judging a
+   sample of each class's matches for relevance;
 3. bethgelab's published counts (LAION-400M, CC3M, CC12M, YFCC15M) as imported count sources;
 4. the published per-class ImageNet accuracies of the CLIP models trained on LAION-400M;
 5. their declared training mix: LAION-400M (imported counts);
@@ -49,9 +50,12 @@ def _step(msg: str) -> float:
     return time.monotonic()
 
 
-def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_matches: int = 2000) -> list[str]:
-    """Run the Spark counter over each caption folder; returns the count summaries."""
+def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_matches: int = 2000,
+                   relevance_judge: str | None = None) -> list[str]:
+    """Run the Spark counter over each caption folder (with the relevance stage of `relevance_judge`
+    unless None); returns the count summaries."""
     from classfreq.pipelines.count_classes import CountConfig, run, summary
+    from classfreq.pipelines.relevance_stage import LAST as judged
     from classfreq.pipelines.spark_session import get_spark
 
     spark = get_spark(None, shuffle_partitions=4)
@@ -64,10 +68,14 @@ def count_captions(shared: Path, out: Path, warehouse: Path, labelset: str, max_
             files = sorted(str(p) for p in path.iterdir() if p.name != "PROVENANCE.txt" and p.is_file())
             config = CountConfig(inputs=tuple(files), source=source, format=fmt, labelset=labelset,
                                  max_matches_per_class=max_matches, out=str(out), warehouse=str(warehouse),
-                                 progress_interval=0).validate()
+                                 progress_interval=0, relevance=relevance_judge is not None,
+                                 relevance_judge=relevance_judge or "full").validate()
             res = run(config, spark=spark)
             lines.append(summary(res))
             print(f"[demo]   {lines[-1]}", flush=True)
+            if config.relevance:
+                print(f"[demo]   relevance ({relevance_judge} judge): {judged.pairs:,} pairs judged in "
+                      f"{judged.seconds:.1f}s", flush=True)
     finally:
         spark.stop()
     return lines
@@ -80,7 +88,8 @@ def run_demo(config: DemoConfig) -> dict:
     ls = _labelset_in_warehouse(warehouse, "imagenet1k")
     if not config.skip_count:
         _step(f"counting {shared / 'captions'} with the Spark counter (local mode)")
-        count_captions(shared, out, warehouse, ls.name)
+        count_captions(shared, out, warehouse, ls.name,
+                       relevance_judge=config.relevance_judge if config.relevance else None)
     con = connect(warehouse)
     try:
         _step("importing bethgelab counts")

@@ -45,10 +45,11 @@ class NoWordNet:
 
 
 def build_from_specs(folder: Path, name: str, specs: list[ClassSpec], tools, source: str,
-                     built_from: str, domain=None) -> LabelSet:
-    """`domain` (a synset such as plant.n.02) judges polysemy for classes without a single sense."""
+                     built_from: str, domain=None, definitions: dict[int, str] | None = None) -> LabelSet:
+    """`domain` (a synset such as plant.n.02) judges polysemy for classes without a single sense;
+    `definitions` (class index -> text) are the label set's own class definitions."""
     rows = [row for spec in specs for row in class_forms(spec, tools.morphology)]
     add_shared_and_nested(rows, {s.class_index: s.name for s in specs})
     if tools.judge is not None:
         add_polysemous(rows, {s.class_index: s.synset for s in specs}, tools.judge, domain)
-    return write_labelset(folder, name, [s.class_row() for s in specs], rows, source, built_from)
+    return write_labelset(folder, name, [s.class_row() for s in specs], rows, source, built_from, definitions)

@@ -19,6 +19,10 @@ DATA_DIR = Path(__file__).with_name("data")
 BUILTIN = ("imagenet1k", "flowers102", "stanford_cars", "caltech101")
 CLASS_COLUMNS = ["class_index", "class_id", "name", "gloss", "hypernyms"]
 FORM_COLUMNS = ["class_index", "form", "lemma_group", "origins", "flags"]
+# a label set's own class definitions (class_index<TAB>definition), read by the relevance judge
+# in place of the WordNet gloss
+DEFINITIONS_FILE = "definitions.tsv"
+DEFINITION_COLUMNS = ["class_index", "definition"]
 FLAGS = ("shared", "polysemous", "nested", "qualifier_removed")
 AMBIGUOUS = frozenset({"shared", "polysemous"})
 
@@ -82,15 +86,20 @@ def read_labelset(folder: Path) -> LabelSet:
 
 
 def write_labelset(folder: Path, name: str, classes: list[dict], forms: list[dict], source: str,
-                   built_from: str) -> LabelSet:
-    """Write the three files (sorted, deterministic) and return the label set as read back."""
+                   built_from: str, definitions: dict[int, str] | None = None) -> LabelSet:
+    """Write the three files (sorted, deterministic), and DEFINITIONS_FILE when the label set
+    carries its own class definitions (they enter the version then); return the label set as
+    read back."""
     classes = sorted(classes, key=lambda r: r["class_index"])
     forms = sorted(forms, key=lambda r: (r["class_index"], r["form"]))
     classes_text = _tsv(CLASS_COLUMNS, [[r["class_index"], r["class_id"], r["name"], r["gloss"], r["hypernyms"]]
                                         for r in classes])
     forms_text = _tsv(FORM_COLUMNS, [[r["class_index"], r["form"], r["lemma_group"], ",".join(sorted(r["origins"])),
                                       _flags_text(r["flags"])] for r in forms])
-    version = hashlib.sha256((classes_text + "\0" + forms_text).encode("utf-8")).hexdigest()[:12]
+    definitions_text = _tsv(DEFINITION_COLUMNS, sorted(definitions.items())) if definitions else ""
+    # without definitions the version is the hash of the two tables alone, as it always was
+    version = hashlib.sha256((classes_text + "\0" + forms_text + (f"\0{definitions_text}" if definitions_text else ""))
+                             .encode("utf-8")).hexdigest()[:12]
     counts = dict.fromkeys(FLAGS, 0)
     for r in forms:
         for flag in {x["flag"] for x in r["flags"]}:
@@ -101,6 +110,10 @@ def write_labelset(folder: Path, name: str, classes: list[dict], forms: list[dic
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder / "classes.tsv", classes_text)
     _write(folder / "forms.tsv", forms_text)
+    if definitions_text:
+        _write(folder / DEFINITIONS_FILE, definitions_text)
+    elif (folder / DEFINITIONS_FILE).exists():
+        (folder / DEFINITIONS_FILE).unlink()
     _write(folder / "labelset.json", json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return read_labelset(folder)
 

@@ -1,9 +1,10 @@
 """User label sets from a CSV or JSON list of class names with optional synonyms and WordNet ids.
 
-CSV: a header line with `name`, optionally `synonyms` (separated by ';') and `class_id` (a WordNet
-noun id such as n01440764); one class per line, in class-index order.
-JSON: a list of names, or of objects {"name": ..., "synonyms": [...], "class_id": ...}, or one
-object {name: [synonyms]}. Every mistake is reported with its line number.
+CSV: a header line with `name`, optionally `synonyms` (separated by ';'), `class_id` (a WordNet
+noun id such as n01440764) and `definition` (what the class means, the text the relevance judge
+reads instead of the WordNet gloss); one class per line, in class-index order.
+JSON: a list of names, or of objects {"name": ..., "synonyms": [...], "class_id": ..., "definition": ...},
+or one object {name: [synonyms]}. Every mistake is reported with its line number.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from classfreq.synsets.assemble import ClassSpec
 from classfreq.synsets.labelset import BUILTIN
 from classfreq.text import normalize_form
 
+COLUMNS = ("name", "synonyms", "class_id", "definition")
 _WNID = re.compile(r"^n\d{8}$")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -29,6 +31,7 @@ class UserClass:
     synonyms: list[str] = field(default_factory=list)
     class_id: str | None = None
     line: int = 0
+    definition: str | None = None
 
 
 def read_user_classes(path: Path) -> list[UserClass]:
@@ -68,11 +71,11 @@ def _read_csv(path: Path, text: str) -> list[UserClass]:
     except csv.Error as exc:
         raise UserError(f"{path} line 1: {exc}") from None
     if "name" not in header:
-        raise UserError(f"{path} line 1: the header must name a 'name' column (optionally 'synonyms' and "
-                        f"'class_id'), found {','.join(header)!r}")
-    unknown = [h for h in header if h not in ("name", "synonyms", "class_id")]
+        raise UserError(f"{path} line 1: the header must name a 'name' column (optionally 'synonyms', "
+                        f"'class_id' and 'definition'), found {','.join(header)!r}")
+    unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise UserError(f"{path} line 1: unknown column(s) {', '.join(unknown)}; use name, synonyms, class_id")
+        raise UserError(f"{path} line 1: unknown column(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
     classes = []
     line = 1
     try:
@@ -88,7 +91,8 @@ def _read_csv(path: Path, text: str) -> list[UserClass]:
                                 f"quote names that contain '{delimiter}'")
             record = dict(zip(header, cells))
             synonyms = [s for s in (x.strip() for x in record.get("synonyms", "").split(";")) if s]
-            classes.append(_user_class(path, line, record["name"], synonyms, record.get("class_id") or None))
+            classes.append(_user_class(path, line, record["name"], synonyms, record.get("class_id") or None,
+                                       record.get("definition")))
     except csv.Error as exc:
         raise UserError(f"{path} line {line}: {exc}; close the quote or remove the stray '\"'") from None
     return classes
@@ -112,10 +116,10 @@ def _read_json(path: Path, text: str) -> list[UserClass]:
         if isinstance(item, str):
             classes.append(_user_class(path, line, item, [], None))
         elif isinstance(item, dict):
-            extra = set(item) - {"name", "synonyms", "class_id"}
+            extra = set(item) - set(COLUMNS)
             if extra or not isinstance(item.get("name"), str):
-                raise UserError(f"{path} line {line}: a class object needs a string 'name' and may have 'synonyms' "
-                                f"and 'class_id' (found keys {', '.join(sorted(item)) or 'none'})")
+                raise UserError(f"{path} line {line}: a class object needs a string 'name' and may have 'synonyms', "
+                                f"'class_id' and 'definition' (found keys {', '.join(sorted(item)) or 'none'})")
             synonyms = item.get("synonyms") or []
             if isinstance(synonyms, str):
                 synonyms = [s.strip() for s in synonyms.split(";") if s.strip()]
@@ -124,7 +128,10 @@ def _read_json(path: Path, text: str) -> list[UserClass]:
             class_id = item.get("class_id")
             if class_id is not None and not isinstance(class_id, str):
                 raise UserError(f"{path} line {line}: 'class_id' must be a WordNet id string such as n01440764")
-            classes.append(_user_class(path, line, item["name"], synonyms, class_id))
+            definition = item.get("definition")
+            if definition is not None and not isinstance(definition, str):
+                raise UserError(f"{path} line {line}: 'definition' must be a string")
+            classes.append(_user_class(path, line, item["name"], synonyms, class_id, definition))
         else:
             raise UserError(f"{path} line {line}: expected a class name (string) or an object with 'name', "
                             f"found {type(item).__name__}")
@@ -151,17 +158,19 @@ def _skip(text: str, pos: int, chars: str) -> int:
     return pos
 
 
-def _user_class(path: Path, line: int, name, synonyms: list[str], class_id: str | None) -> UserClass:
+def _user_class(path: Path, line: int, name, synonyms: list[str], class_id: str | None,
+                definition: str | None = None) -> UserClass:
     name = (name or "").strip()
     if not name or not normalize_form(name):
         raise UserError(f"{path} line {line}: the class name is empty; every line needs a name")
     if "\t" in name or any("\t" in s for s in synonyms):
         raise UserError(f"{path} line {line}: names may not contain tab characters")
+    definition = " ".join((definition or "").split()) or None  # one line: definitions.tsv holds one per line
     if class_id is not None:
         class_id = class_id.strip() or None
     if class_id is not None and not _WNID.match(class_id):
         raise UserError(f"{path} line {line}: class_id {class_id!r} is not a WordNet noun id like n01440764")
-    return UserClass(name, synonyms, class_id, line)
+    return UserClass(name, synonyms, class_id, line, definition)
 
 
 def check_labelset_name(name: str) -> None:
@@ -204,5 +213,6 @@ def build_user_labelset(name: str, source: Path, out: Path, use_wordnet: bool = 
                 spec.class_id, spec.gloss, spec.hypernyms = facts["class_id"], facts["gloss"], facts["hypernyms"]
         specs.append(spec)
     how = "WordNet 3.0" if use_wordnet else "no WordNet"
+    definitions = {index: c.definition for index, c in enumerate(classes) if c.definition}
     return build_from_specs(out, name, specs, tools, f"user label set from {source.name}",
-                            f"{source.name}; {how}")
+                            f"{source.name}; {how}", definitions=definitions)

@@ -1,0 +1,148 @@
+"""Judge an existing count run's kept matches for relevance and rewrite its warehouse rows.
+
+The relevance stage of ``count --relevance`` over the run's doc_matches, writing that run's
+class_counts and doc_matches rows back in one transaction. The run must have kept its matches (``--relevance`` or
+``--max-matches-per-class``); with a cap below ``--sample`` the judged sample is the kept one.
+
+    python -m classfreq.pipelines.relevance_run --source cc3m_val [--judge fast] [--master spark://...]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from classfreq.configs import Config, add_options, from_args, option
+from classfreq.errors import UserError
+from classfreq.pipelines.relevance_stage import LAST, RelevanceOptions, judge_run_rows
+from classfreq.pipelines.spark_session import get_spark
+from classfreq.queries import warehouse as wh
+from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
+from classfreq.relevance.judge import VARIANTS
+from classfreq.synsets import load_labelset
+
+
+@dataclass
+class JudgeRunConfig(Config):
+    run: str | None = option(group="which", required=True, metavar="RUN_ID", help="the count run to judge")
+    source: str | None = option(group="which", required=True,
+                                help="judge the newest count run of this source (with --mode and --labelset-name)")
+    mode: str = option("default", help="counting mode of --source's run: default, nested or paper")
+    labelset_name: str = option("imagenet1k", help="label-set name of --source's run")
+    labelset: str | None = option(help="label set (name or folder) the judge loads (default: the one the run "
+                                       "was counted with)")
+    judge: str = option("full", choices=VARIANTS, help="full (spaCy + sentence embeddings) or fast")
+    sample: int = option(DEFAULT_SAMPLE, metavar="N", help="documents judged per class (all when fewer)")
+    seed: int = option(DEFAULT_SEED, help="seed of the sampling hash order")
+    warehouse: str = option(wh.DEFAULT_WAREHOUSE, help="DuckDB warehouse file")
+    wait_lock: float = option(0.0, metavar="SECONDS", help="wait up to SECONDS for another writer to finish")
+    master: str | None = option(help="Spark master (default: spark-submit's, else local[*])")
+
+    def validate(self) -> JudgeRunConfig:
+        if self.sample < 1:
+            raise UserError(f"--sample must be at least 1, got {self.sample}")
+        if self.judge not in VARIANTS:
+            raise UserError(f"--judge must be {' or '.join(VARIANTS)}, got {self.judge!r}")
+        if not (self.run or self.source):
+            raise UserError("name the run to judge: --run RUN_ID or --source NAME")
+        return self
+
+
+@dataclass
+class JudgeRunResult:
+    run_id: str
+    classes_judged: int
+    pairs: int
+    seconds: float
+
+
+def judge_run(config: JudgeRunConfig, spark=None) -> JudgeRunResult:
+    """Judge one run's kept matches and replace its class_counts and doc_matches rows."""
+    config.validate()
+    with wh.writer_lock(config.warehouse, wait=config.wait_lock):
+        con = wh.connect(config.warehouse, wait=config.wait_lock)
+        try:
+            run_id = config.run or newest_run(con, config.source, config.mode, config.labelset_name)
+            counts, matches = run_rows(con, run_id)
+            options = RelevanceOptions(labelset=config.labelset or _counted_labelset(con, run_id, counts),
+                                       judge=config.judge, sample=config.sample, seed=config.seed)
+            _check_version(options.labelset, counts)
+            spark = spark or get_spark(config.master)
+            counts, matches = judge_run_rows(spark, counts, matches, options)
+            wh.replace_tables(con, [("class_counts", counts, {"run_id": run_id}),
+                                    ("doc_matches", matches, {"run_id": run_id})])
+        finally:
+            con.close()
+    return JudgeRunResult(run_id, int(counts.relevance_judged.notna().sum()), LAST.pairs, LAST.seconds)
+
+
+def newest_run(con, source: str, mode: str, labelset: str) -> str:
+    row = con.execute(
+        "SELECT arg_max(c.run_id, coalesce(r.started, TIMESTAMP '1970-01-01')) FROM class_counts c "
+        "LEFT JOIN runs r ON r.run_id = c.run_id WHERE c.source = ? AND c.mode = ? AND c.labelset = ?",
+        [source, mode, labelset]).fetchone()
+    if row[0] is None:
+        raise UserError(f"the warehouse holds no count run of source {source!r} (mode {mode}, label set {labelset}); "
+                        f"count it first with `classfreq count --relevance`")
+    return row[0]
+
+
+def run_rows(con, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run's class_counts and doc_matches rows; a run without kept matches cannot be judged."""
+    counts = con.execute("SELECT * FROM class_counts WHERE run_id = ?", [run_id]).fetchdf()
+    if counts.empty:
+        raise UserError(f"run {run_id} is not a count run in the warehouse (no class_counts rows)")
+    matches = con.execute("SELECT * FROM doc_matches WHERE run_id = ?", [run_id]).fetchdf()
+    if matches.empty or matches.text.isna().all():
+        raise UserError(f"run {run_id} kept no matched documents with their text, so there is nothing to judge; "
+                        f"count it again with --relevance (or --max-matches-per-class N)")
+    return counts, matches
+
+
+def _counted_labelset(con, run_id: str, counts: pd.DataFrame) -> str:
+    """The label set as the run was given it (a folder for a user label set), else its name."""
+    row = con.execute("SELECT json_extract_string(options, '$.labelset') FROM runs WHERE run_id = ?",
+                      [run_id]).fetchone()
+    return row[0] if row and row[0] else str(counts.labelset.iloc[0])
+
+
+def _check_version(labelset: str, counts: pd.DataFrame) -> None:
+    counted = str(counts.version.iloc[0])
+    current = load_labelset(labelset).version
+    if current != counted:
+        raise UserError(f"the run was counted with label set version {counted} and {labelset} is now version "
+                        f"{current}; its class indexes may differ, so count the source again")
+
+
+def summary(res: JudgeRunResult) -> str:
+    rate = res.pairs / res.seconds if res.seconds else 0.0
+    return (f"judged run {res.run_id}: {res.classes_judged} classes, {res.pairs:,} pairs in {res.seconds:.1f}s "
+            f"({rate:,.0f} pairs/s in Spark)")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("judge-run", help="judge an existing count run's kept matches for relevance",
+                                   description=__doc__.splitlines()[0])
+    add_options(parser, JudgeRunConfig).set_defaults(func=_handle)
+
+
+def _handle(args) -> int:
+    print(summary(judge_run(from_args(JudgeRunConfig, args))))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = add_options(argparse.ArgumentParser(prog="relevance_run", description=__doc__.splitlines()[0]),
+                         JudgeRunConfig)
+    try:
+        print(summary(judge_run(from_args(JudgeRunConfig, parser.parse_args(argv)))))
+    except UserError as exc:
+        print(f"judge-run: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
