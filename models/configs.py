@@ -109,19 +109,30 @@ class ImportAccuracyConfig(Config):
     csv: str | None = option(group="source", help="CSV: class_index|class_id|name, correct|accuracy, [n], [model]")
     json: str | None = option(group="source",
                               help="JSON records like the CSV, or {class name: accuracy} in class-index order")
+    vlmclassifier: str | None = option(group="source",
+                                       help="JSON lines written by the study's main_results/main.py (image, label, "
+                                            "output, pred[, choices]); scored here; needs --model and --method")
     labelset: str = option("imagenet1k", help="label set the results were computed on")
     n_per_class: int | None = option(help="images per class (bethgelab default 50: ImageNet val)")
     models: tuple[str, ...] | None = option(nargs="*", help="bethgelab: keep these (names, keys or pretraining datasets)")
     model: str | None = option(help="model name when the file has no model column")
     dataset: str | None = option(help="dataset name (bethgelab default imagenet1k-val, else unknown)")
-    method: str = option("zero-shot", help="evaluation method recorded with the rows")
+    method: str = option("zero-shot", help="evaluation method recorded with the rows (--vlmclassifier: open or "
+                                           "closed)")
     prompt: str = option("published", help="prompt recorded with the rows")
     scoring: str = option("top1", help="scoring recorded with the rows")
     percent: bool = option(False, help="accuracy column is in percent (default: guessed)")
+    seed: int = option(1234, help="--vlmclassifier closed runs with N < all classes: the seed the study drew "
+                                  "the choices with (its default 1234)")
     warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB file")
 
     def validate(self) -> ImportAccuracyConfig:
-        if sum(x is not None for x in (self.bethgelab, self.csv, self.json)) != 1:
-            raise UserError("pass exactly one of --bethgelab, --csv and --json")
+        if sum(x is not None for x in (self.bethgelab, self.csv, self.json, self.vlmclassifier)) != 1:
+            raise UserError("pass exactly one of --bethgelab, --csv, --json and --vlmclassifier")
         _at_least(self.n_per_class, 1, "--n-per-class")
+        if self.vlmclassifier is not None:
+            if self.method not in ("open", "closed"):
+                raise UserError("--vlmclassifier needs --method open or --method closed (how the study's run prompted)")
+            if not self.model:
+                raise UserError("--vlmclassifier needs --model NAME (the model the study's run used)")
         return self

@@ -15,6 +15,7 @@ from classfreq.errors import require
 from classfreq.models import clip_zero_shot as clip
 from classfreq.models import vlm
 from classfreq.models.accuracy import per_class
+from classfreq.models.answers import SynonymRule, published_rule
 from classfreq.models.datasets import LabelledImages
 from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels, single_images
 from classfreq.models.labels import PromptNames
@@ -85,7 +86,7 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
         check_closed_question(template)
     prompt = vlm.build_prompt(processor, template.replace("{classes}", ", ".join(names.names)))
     display = [str(n) for n in labelset.classes.sort_values("class_index")["name"]]
-    synonyms = vlm.SynonymRule(labelset)
+    synonyms = SynonymRule(labelset)
     failures = Failures()
     rows, batch = [], []
 
@@ -96,7 +97,7 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
         # closed world: the model chose among the prompt names, so those are what must appear
         wanted = names.names if closed else display
         for (s, _), answer, syn in zip(batch, answers, by_forms):
-            rows.append((s.path, s.class_index, answer, vlm.published_rule(answer, wanted[s.class_index]), syn))
+            rows.append((s.path, s.class_index, answer, published_rule(answer, wanted[s.class_index]), syn))
         batch.clear()
 
     for sample, image in single_images(data.samples, failures, workers):

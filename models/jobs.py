@@ -63,6 +63,8 @@ def import_accuracy(config: ImportAccuracyConfig) -> int:
     ls = load_labelset(config.labelset)
     con = connect(config.warehouse)
     ensure_labelset_tables(con, ls)
+    if config.vlmclassifier:
+        return _import_study_outputs(con, config, ls)
     if config.bethgelab:
         written = import_bethgelab_accuracies(con, config.bethgelab, ls, n_per_class=config.n_per_class or 50,
                                               models=config.models, dataset=config.dataset or BETHGELAB_DATASET)
@@ -73,6 +75,22 @@ def import_accuracy(config: ImportAccuracyConfig) -> int:
                                        percent=True if config.percent else None)
     con.close()
     print(f"imported per-class accuracy of {len(written)} models into {config.warehouse}: {', '.join(written)}")
+    return 0
+
+
+def _import_study_outputs(con, config: ImportAccuracyConfig, ls) -> int:
+    from classfreq.models.vlmclassifier import import_study_outputs
+    s = import_study_outputs(con, config.vlmclassifier, ls, model=config.model, method=config.method,
+                             dataset=config.dataset, prompt=config.prompt, seed=config.seed)
+    con.close()
+    where = "nway_accuracy" if s["n_way"] else "accuracy"
+    print(f"imported {s['records']} records of {s['model']} ({s['method']}"
+          + (f", N = {s['n_way']}" if s["n_way"] else "") + f") into {where} of {config.warehouse}: top-1 "
+          f"{s['top1_published']:.4f} by the published rule, {s['top1_synonyms']:.4f} by synonyms")
+    if s["lines_rejected"]:
+        print(f"  left out {s['lines_rejected']} lines: "
+              + ", ".join(f"{k} ({v})" for k, v in s["rejected_by_reason"].items())
+              + f"; e.g. line {s['rejected_examples'][0]['line']}: {s['rejected_examples'][0]['reason']}")
     return 0
 
 

@@ -1,5 +1,5 @@
-"""LLaVA-style VLMs (transformers LlavaForConditionalGeneration + processor): loading, prompts,
-greedy generation, and the two answer rules for generated text."""
+"""LLaVA-style VLMs (transformers LlavaForConditionalGeneration + processor): loading, prompts and
+greedy generation (the rules that score the answers are in models/answers.py)."""
 from __future__ import annotations
 
 from classfreq.errors import require
@@ -43,27 +43,3 @@ def generate_answers(model, processor, prompt: str, images: list, max_new_tokens
     out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                          pad_token_id=pad if pad is not None else processor.tokenizer.eos_token_id)
     return [a.strip() for a in processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)]
-
-
-def published_rule(answer: str, name: str) -> bool:
-    """The published rule: correct when the class name appears in the answer (case-insensitive substring)."""
-    return name.lower() in answer.lower()
-
-
-class SynonymRule:
-    """Correct when any surface form of the true class occurs in the answer as a token sequence
-    (the project's matcher, so the rule agrees with how captions are counted)."""
-
-    def __init__(self, labelset):
-        from classfreq.pipelines.matching import FormMatcher
-        forms = labelset.forms
-        self.form_class = forms["class_index"].to_numpy()
-        self.matcher = FormMatcher(forms=[str(f) for f in forms["form"]])
-
-    def correct(self, answers: list[str], true_index) -> list[bool]:
-        hits = self.matcher.match_batch(list(answers))
-        ok = [False] * len(answers)
-        for doc, form in zip(hits.doc, hits.form):
-            if self.form_class[form] == true_index[doc]:
-                ok[doc] = True
-        return ok
