@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from classfreq.configs import Config, option
 from classfreq.errors import UserError
 from classfreq.models.labels import COLLISION_POLICIES
-from classfreq.models.prompts import check_closed_question, read_templates
+from classfreq.models.prompts import CHAT_FORMAT_CHOICES, check_closed_question, read_prompt, read_templates
 from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
 
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
@@ -46,6 +46,9 @@ class EvalConfig(Config):
     out: str | None = option(help="folder for accuracy.parquet, predictions.parquet, summary.json "
                                   "(default out/models/<run id>)")
     no_predictions: bool = option(False, help="do not write per-image predictions")
+    n_way: int | None = option(help="label-space size: classify each image among its true class and N-1 others "
+                                    "drawn with --seed (the study: 2, 5, 20, 100); rows go to nway_accuracy")
+    seed: int = option(0, help="seed of the --n-way draw")
 
     def validate(self) -> EvalConfig:
         if (self.images is None) == (self.manifest is None):
@@ -53,6 +56,7 @@ class EvalConfig(Config):
         if self.collisions not in COLLISION_POLICIES:
             raise UserError(f"unknown collision policy {self.collisions!r}; use one of {', '.join(COLLISION_POLICIES)}")
         _at_least(self.workers, 0, "--workers")
+        _at_least(self.n_way, 2, "--n-way")
         return self
 
 
@@ -78,7 +82,15 @@ class VlmEvalConfig(EvalConfig):
     method: str = option(required=True, choices=("open", "closed", "likelihood"),
                          help="open: the class named in a free answer; closed: the class list in the prompt; "
                               "likelihood: the most likely class name")
-    question: str | None = option(help="question in the prompt (default: What type of object is in this photo?)")
+    prompt: str = option("default", help="default (What type of object is in this photo?), alternative (What is the "
+                                         "main object depicted in this photo?), cot (chain of thought: the answer "
+                                         "starts with Let's think step by step., up to 512 tokens), or a file "
+                                         "holding the question")
+    question: str | None = option(help="question in the prompt, replacing the --prompt variant's (closed: must "
+                                       "contain {classes})")
+    chat_format: str = option("auto", choices=CHAT_FORMAT_CHOICES,
+                              help="auto: the checkpoint's chat template, else LLaVA-1.5's USER/ASSISTANT; or the "
+                                   "study's format of a model family")
     likelihood_method: str = option("cached", choices=("cached", "packed", "naive"),
                                     help="cached: prompt KV cache + name trie (fast); packed: dense block mask; "
                                          "naive: one pass per class")
@@ -94,6 +106,11 @@ class VlmEvalConfig(EvalConfig):
             raise UserError(f"unknown --method {self.method!r}; use open, closed or likelihood")
         if self.method == "closed" and self.question is not None:
             check_closed_question(self.question)
+        variant = read_prompt(self.prompt, self.question)
+        if self.method == "likelihood" and variant.answer_prefix:
+            raise UserError("--prompt cot generates a chain of thought: use it with --method open or closed")
+        if self.method == "open" and self.n_way is not None:
+            raise UserError("--n-way offers N classes: use it with --method closed or likelihood, not open")
         for value, flag in ((self.chunk_tokens, "--chunk-tokens"), (self.max_new_tokens, "--max-new-tokens"),
                             (self.batch_size, "--batch-size")):
             _at_least(value, 1, flag)

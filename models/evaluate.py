@@ -19,7 +19,8 @@ from classfreq.models.answers import SynonymRule, published_rule
 from classfreq.models.datasets import LabelledImages
 from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels, single_images
 from classfreq.models.labels import PromptNames
-from classfreq.models.prompts import CLOSED_QUESTION, OPEN_QUESTION, check_closed_question
+from classfreq.models.nway import best_among
+from classfreq.models.prompts import OPEN_QUESTION, PROMPT_VARIANTS, PromptVariant, check_closed_question
 from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_names
 
 torch = require("torch", extra="models", purpose="model evaluation")
@@ -48,7 +49,10 @@ def _finish(evaluation: Evaluation, data: LabelledImages, failures: Failures, na
 
 
 def evaluate_clip(model, processor, data: LabelledImages, names: PromptNames, templates: list[str],
-                  prompt_label: str, batch_size: int = 64, workers: int = 0) -> Evaluation:
+                  prompt_label: str, batch_size: int = 64, workers: int = 0,
+                  offered: dict | None = None) -> Evaluation:
+    """Zero-shot top-1 over every class, or, with `offered` (id(sample) -> class indices), over each
+    image's offered classes only (label-space size)."""
     n_classes = len(names.names)
     classes = clip.text_embeddings(model, processor.tokenizer, names.names, templates)
     param = next(model.parameters())
@@ -60,7 +64,12 @@ def evaluate_clip(model, processor, data: LabelledImages, names: PromptNames, te
                                          failures, workers):
         if fast is not None:
             pixels = fast.normalize(pixels, param.device, param.dtype)
-        idx, best = clip.classify(model, pixels, classes)
+        if offered is None:
+            idx, best = clip.classify(model, pixels, classes)
+        else:
+            sims = clip.similarities(model, pixels, classes).cpu().numpy()
+            idx = best_among(sims, np.stack([offered[id(s)] for s in samples]))
+            best = sims[np.arange(len(idx)), idx]
         paths += [s.path for s in samples]
         truth += [s.class_index for s in samples]
         pred.append(idx)
@@ -76,22 +85,31 @@ def evaluate_clip(model, processor, data: LabelledImages, names: PromptNames, te
 
 
 def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, names: PromptNames,
-                            closed: bool, batch_size: int = 8, max_new_tokens: int = 32,
-                            workers: int = 0, question: str | None = None) -> Evaluation:
-    """Open world ("What type of object is in this photo?") or closed world (class list in the prompt);
-    scored by the published rule (display name in the answer) and by any of the class's forms."""
+                            closed: bool, variant: PromptVariant = PROMPT_VARIANTS["default"],
+                            chat_format: str = "auto", batch_size: int = 8, max_new_tokens: int = 32,
+                            workers: int = 0, offered: dict | None = None) -> Evaluation:
+    """Open world (the variant's question) or closed world (the class list in the prompt: every class,
+    or with `offered` each image's own offered classes); scored by the published rule (the name in
+    the answer) and by any of the class's forms."""
     n_classes = len(names.names)
-    template = question or (CLOSED_QUESTION if closed else OPEN_QUESTION)
+    variant = variant.for_method(closed)
     if closed:
-        check_closed_question(template)
-    prompt = vlm.build_prompt(processor, template.replace("{classes}", ", ".join(names.names)))
+        check_closed_question(variant.question)
+    all_names = build_prompt_for(processor, variant, chat_format, names.names)
     display = [str(n) for n in labelset.classes.sort_values("class_index")["name"]]
     synonyms = SynonymRule(labelset)
     failures = Failures()
     rows, batch = [], []
+    max_new_tokens = max(max_new_tokens, variant.min_new_tokens_limit)
+
+    def prompt_of(sample):
+        if offered is None:
+            return all_names
+        return build_prompt_for(processor, variant, chat_format, [names.names[c] for c in offered[id(sample)]])
 
     def flush():
-        answers = vlm.generate_answers(model, processor, prompt, [img for _, img in batch], max_new_tokens)
+        answers = vlm.generate_answers(model, processor, [prompt_of(s) for s, _ in batch], [img for _, img in batch],
+                                       max_new_tokens)
         truth = [s.class_index for s, _ in batch]
         by_forms = synonyms.correct(answers, truth)
         # closed world: the model chose among the prompt names, so those are what must appear
@@ -110,19 +128,27 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
     method = "closed-world" if closed else "open-world"
     truth = pred["class_index"].to_numpy(dtype=np.int64)
     ev = Evaluation(tables={
-        (method, template, "published"): per_class(truth, pred["correct_published"].to_numpy(bool), n_classes),
-        (method, template, "synonyms"): per_class(truth, pred["correct_synonyms"].to_numpy(bool), n_classes)},
+        (method, variant.label, "published"): per_class(truth, pred["correct_published"].to_numpy(bool), n_classes),
+        (method, variant.label, "synonyms"): per_class(truth, pred["correct_synonyms"].to_numpy(bool), n_classes)},
         predictions=pred)
+    ev.summary["prompt_example"] = all_names if offered is None else prompt_of(data.samples[0])
     return _finish(ev, data, failures, names, n_classes)
+
+
+def build_prompt_for(processor, variant: PromptVariant, chat_format: str, class_names: list[str]) -> str:
+    return vlm.build_prompt(processor, variant.question.replace("{classes}", ", ".join(class_names)), chat_format,
+                            variant.answer_prefix)
 
 
 def evaluate_vlm_likelihood(model, processor, data: LabelledImages, names: PromptNames,
                             method: str = "cached", length_normalized: bool = False,
                             question: str = OPEN_QUESTION, chunk_tokens: int = 1024,
-                            share_prefixes: bool = True, workers: int = 0) -> Evaluation:
-    """argmax over classes of log p(name | image, prompt), summed over the name's tokens."""
+                            share_prefixes: bool = True, workers: int = 0, chat_format: str = "auto",
+                            offered: dict | None = None) -> Evaluation:
+    """argmax over classes (every class, or each image's `offered` ones) of log p(name | image,
+    prompt), summed over the name's tokens."""
     n_classes = len(names.names)
-    prompt = vlm.build_prompt(processor, question)
+    prompt = vlm.build_prompt(processor, question, chat_format)
     token_ids, alone = answer_token_ids(processor.tokenizer, prompt, names.names)
     lengths = torch.tensor([len(t) for t in token_ids], dtype=torch.float32)
     options = {}
@@ -134,8 +160,10 @@ def evaluate_vlm_likelihood(model, processor, data: LabelledImages, names: Promp
     for sample, image in single_images(data.samples, failures, workers):
         prefix = vlm.model_inputs(processor, [prompt], [image], param.device, param.dtype)
         scores = score_names(model, prefix, token_ids, method, **options)
-        rows.append((sample.path, sample.class_index, int(scores.argmax()), float(scores.max()),
-                     int((scores / lengths).argmax())))
+        among = np.arange(n_classes) if offered is None else offered[id(sample)]
+        best = int(best_among(scores.numpy()[None], among[None])[0])
+        best_mean = int(best_among((scores / lengths).numpy()[None], among[None])[0])
+        rows.append((sample.path, sample.class_index, best, float(scores[best]), best_mean))
     pred = pd.DataFrame(rows, columns=["image", "class_index", "predicted", "score", "predicted_mean"])
     truth = pred["class_index"].to_numpy(dtype=np.int64)
     pred["correct"] = names.correct(truth, pred["predicted"].to_numpy(np.int64)) if len(pred) else []

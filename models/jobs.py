@@ -25,7 +25,8 @@ def eval_clip(config: ClipEvalConfig) -> int:
     device, dtype = pick_device_dtype(config.device, config.dtype)
     started = utcnow()
     model, processor = _load(load_clip, config, device, dtype)
-    result = evaluate_clip(model, processor, data, names, templates, prompt_label, config.batch_size, config.workers)
+    result = evaluate_clip(model, processor, data, names, templates, prompt_label, config.batch_size, config.workers,
+                           _offered(config, data, len(names.names)))
     return _write(config, ls, data, result, "clip", started, model, dtype,
                   {"templates": templates, "batch_size": config.batch_size})
 
@@ -34,26 +35,31 @@ def eval_vlm(config: VlmEvalConfig) -> int:
     from classfreq.models.clip_zero_shot import pick_device_dtype
     from classfreq.models.evaluate import evaluate_vlm_generation, evaluate_vlm_likelihood
     from classfreq.models.labels import prompt_names
-    from classfreq.models.prompts import OPEN_QUESTION
+    from classfreq.models.prompts import read_prompt
     from classfreq.models.vlm import load_vlm
 
     ls = load_labelset(config.labelset)
     data = _dataset(config, ls)
     names = prompt_names(ls, config.collisions)
+    offered = _offered(config, data, len(names.names))
+    variant = read_prompt(config.prompt, config.question).for_method(config.method == "closed")
     device, dtype = pick_device_dtype(config.device, config.dtype)
     started = utcnow()
     model, processor = _load(load_vlm, config, device, dtype)
-    options = {"method": config.method, "question": config.question}
+    options = {"method": config.method, "prompt_variant": variant.name, "question": variant.question,
+               "answer_prefix": variant.answer_prefix, "chat_format": config.chat_format}
     if config.method == "likelihood":
         result = evaluate_vlm_likelihood(model, processor, data, names, config.likelihood_method,
-                                         config.length_normalized, config.question or OPEN_QUESTION,
-                                         config.chunk_tokens, not config.no_trie, config.workers)
+                                         config.length_normalized, variant.question, config.chunk_tokens,
+                                         not config.no_trie, config.workers, config.chat_format, offered)
         options.update(likelihood_method=config.likelihood_method, chunk_tokens=config.chunk_tokens,
                        trie=not config.no_trie, length_normalized=config.length_normalized)
     else:
-        result = evaluate_vlm_generation(model, processor, ls, data, names, config.method == "closed",
-                                         config.batch_size, config.max_new_tokens, config.workers, config.question)
-        options.update(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size)
+        result = evaluate_vlm_generation(model, processor, ls, data, names, config.method == "closed", variant,
+                                         config.chat_format, config.batch_size, config.max_new_tokens,
+                                         config.workers, offered)
+        options.update(max_new_tokens=max(config.max_new_tokens, variant.min_new_tokens_limit),
+                       batch_size=config.batch_size, prompt_example=result.summary["prompt_example"])
     return _write(config, ls, data, result, "vlm", started, model, dtype, options)
 
 
@@ -101,6 +107,17 @@ def _dataset(config: EvalConfig, ls):
     return jsonl_manifest(config.manifest, ls, name=config.dataset_name, image_root=config.image_root)
 
 
+def _offered(config: EvalConfig, data, n_classes: int) -> dict | None:
+    """--n-way: id(sample) -> the classes offered to that image (its own and N-1 drawn with --seed)."""
+    from classfreq.models.nway import draw_choices
+    if config.n_way is None:
+        return None
+    if config.n_way > n_classes:
+        raise UserError(f"--n-way {config.n_way} is more than the {n_classes} classes of label set {config.labelset}")
+    choices = draw_choices([s.class_index for s in data.samples], n_classes, config.n_way, config.seed)
+    return {id(s): row for s, row in zip(data.samples, choices)}
+
+
 def _model_name(config: EvalConfig, kind: str) -> str:
     if config.model_name:
         return config.model_name
@@ -126,7 +143,8 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
     model_name = _model_name(config, kind)
     rows = pd.concat([accuracy_rows(table, model=model_name, dataset=data.name, method=method, prompt=prompt,
                                     scoring=scoring, labelset=ls.name, version=ls.version, origin="evaluated",
-                                    run_id=run_id)
+                                    run_id=run_id, n_way=config.n_way,
+                                    seed=config.seed if config.n_way is not None else None)
                       for (method, prompt, scoring), table in result.tables.items()], ignore_index=True)
     predictions = None if config.no_predictions else result.predictions
     if predictions is not None:
@@ -136,7 +154,8 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
     run_options = {"model_id": config.model,
                    "revision": config.revision or getattr(model.config, "_commit_hash", None),
                    "dtype": str(dtype).replace("torch.", ""), "device": str(next(model.parameters()).device),
-                   "collisions": config.collisions, **options,
+                   "collisions": config.collisions, "n_way": config.n_way,
+                   "seed": config.seed if config.n_way is not None else None, **options,
                    "unreadable_images": result.summary["unreadable_images"],
                    "unmatched_records": result.summary["unmatched_records"],
                    "empty_classes": result.summary["empty_classes"]}
@@ -153,7 +172,8 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
 
 
 def _print_summary(run_id, model_name, dataset, rows, summary, files, config: EvalConfig) -> None:
-    print(f"{run_id}: {model_name} on {dataset} ({summary['images_scored']} images, "
+    nway = f", N = {config.n_way} (seed {config.seed})" if config.n_way is not None else ""
+    print(f"{run_id}: {model_name} on {dataset}{nway} ({summary['images_scored']} images, "
           f"{summary['classes_with_images']} classes with images, {summary['empty_classes']} empty classes)")
     for (method, scoring), part in rows.groupby(["method", "scoring"]):
         print(f"  {method} / {scoring}: top-1 {part['correct'].sum() / max(part['n'].sum(), 1):.4f} "
@@ -165,4 +185,5 @@ def _print_summary(run_id, model_name, dataset, rows, summary, files, config: Ev
         print(f"  skipped {summary['unmatched_records']} images whose label is not in the label set: {labels}")
     for note in summary["name_collisions"]:
         print(f"  class {note['class_index']} {note['display_name']!r}: {note['action']} -> {note['prompt_name']!r}")
-    print(f"  wrote {', '.join(files.values())}" + ("" if config.no_warehouse else f" and {config.warehouse}"))
+    table = "nway_accuracy" if config.n_way is not None else "accuracy"
+    print(f"  wrote {', '.join(files.values())}" + ("" if config.no_warehouse else f" and {config.warehouse} ({table})"))

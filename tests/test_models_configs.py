@@ -20,10 +20,11 @@ COMMON = {"--model": None, "--model-name": None, "--revision": None, "--images":
           "--image-root": None, "--dataset-name": None, "--labelset": None,
           "--collisions": ["disambiguate", "merge", "keep"], "--device": None,
           "--dtype": ["bfloat16", "float16", "float32"], "--workers": None, "--warehouse": None,
-          "--no-warehouse": None, "--out": None, "--no-predictions": None}
+          "--no-warehouse": None, "--out": None, "--no-predictions": None, "--n-way": None, "--seed": None}
 OPTIONS = {
     ("eval", "clip"): {**COMMON, "--templates": None, "--batch-size": None},
-    ("eval", "vlm"): {**COMMON, "--method": ["open", "closed", "likelihood"], "--question": None,
+    ("eval", "vlm"): {**COMMON, "--method": ["open", "closed", "likelihood"], "--prompt": None, "--question": None,
+                      "--chat-format": ["auto", "template", "llava-1.5", "llava-1.6-mistral", "llava-1.6-vicuna"],
                       "--likelihood-method": ["cached", "packed", "naive"], "--length-normalized": None,
                       "--chunk-tokens": None, "--no-trie": None, "--max-new-tokens": None, "--batch-size": None},
     ("import-accuracy",): {"--bethgelab": None, "--csv": None, "--json": None, "--vlmclassifier": None,
