@@ -83,8 +83,10 @@ def test_variants_end_to_end_answers_equal_transformers_on_the_study_prompt(tiny
                     f"USER: <image>\n{OPEN_QUESTION}\nASSISTANT: Let's think step by step.", 512),
             "file": (["--method", "open", "--prompt", str(tmp_path / "mine.txt"), "--max-new-tokens", "6"],
                      "USER: <image>\nName the object in this picture.\nASSISTANT:", 6)}
+    (tmp_path / "one").mkdir()
+    one_image = write_manifest(tmp_path / "one", ["goldfish"])     # chain of thought runs 512 tokens: one image
     for name, (argv, study_prompt, limit) in runs.items():
-        assert _eval(tiny_llava, manifest, wh, tmp_path / name, *argv) == 0
+        assert _eval(tiny_llava, one_image if name == "cot" else manifest, wh, tmp_path / name, *argv) == 0
         pred = pd.read_parquet(tmp_path / name / "predictions.parquet")
         want = hf_generate(tiny_llava, [study_prompt] * len(pred), list(pred["image"]), limit)
         assert pred["answer"].tolist() == want, name
