@@ -23,12 +23,26 @@ def _at_least(value: int | None, minimum: int, flag: str) -> None:
 
 
 @dataclass(kw_only=True)
-class EvalConfig(Config):
-    """What every evaluation takes: the model, the labelled images, the label set, the outputs."""
+class ModelConfig(Config):
+    """What every command that runs a model takes: the model, the device, the outputs."""
 
     model: str = option(required=True, help="local checkpoint folder, or a model id already in the HF cache")
     model_name: str | None = option(help="name in the accuracy table (default: the --model argument's last part)")
     revision: str | None = option(help="model revision (recorded in runs)")
+    device: str | None = option(help="cuda, cuda:1, cpu (default: cuda when available)")
+    dtype: str | None = option(choices=("bfloat16", "float16", "float32"), help="default bf16 on CUDA, float32 on CPU")
+    workers: int = option(DEFAULT_WORKERS, help="image decoding processes (0: in the main process; min(4, CPUs))")
+    warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB file")
+    no_warehouse: bool = option(False, help="write the Parquet files only")
+    out: str | None = option(help="folder for accuracy.parquet, predictions.parquet, summary.json "
+                                  "(default out/models/<run id>)")
+    no_predictions: bool = option(False, help="do not write per-image predictions")
+
+
+@dataclass(kw_only=True)
+class EvalConfig(ModelConfig):
+    """What every evaluation takes: the model, the labelled images, the label set, the outputs."""
+
     images: str | None = option(group="source", required=True,
                                 help="ImageFolder tree: ROOT/<class id|index|name>/*.jpg")
     manifest: str | None = option(group="source", help='JSON lines: {"image": path, "label": name or index}')
@@ -38,14 +52,6 @@ class EvalConfig(Config):
     collisions: str = option("disambiguate", choices=COLLISION_POLICIES,
                              help="classes with the same display name: rename from the label set, score as one, "
                                   "or keep ties")
-    device: str | None = option(help="cuda, cuda:1, cpu (default: cuda when available)")
-    dtype: str | None = option(choices=("bfloat16", "float16", "float32"), help="default bf16 on CUDA, float32 on CPU")
-    workers: int = option(DEFAULT_WORKERS, help="image decoding processes (0: in the main process; min(4, CPUs))")
-    warehouse: str = option(DEFAULT_WAREHOUSE, help="DuckDB file")
-    no_warehouse: bool = option(False, help="write the Parquet files only")
-    out: str | None = option(help="folder for accuracy.parquet, predictions.parquet, summary.json "
-                                  "(default out/models/<run id>)")
-    no_predictions: bool = option(False, help="do not write per-image predictions")
     n_way: int | None = option(help="label-space size: classify each image among its true class and N-1 others "
                                     "drawn with --seed (the study: 2, 5, 20, 100); rows go to nway_accuracy")
     seed: int = option(0, help="seed of the --n-way draw")
@@ -114,6 +120,34 @@ class VlmEvalConfig(EvalConfig):
         for value, flag in ((self.chunk_tokens, "--chunk-tokens"), (self.max_new_tokens, "--max-new-tokens"),
                             (self.batch_size, "--batch-size")):
             _at_least(value, 1, flag)
+        return self
+
+
+@dataclass(kw_only=True)
+class ImageWikiQAConfig(ModelConfig):
+    """`classfreq eval imagewikiqa`: the study's multiple-choice questions, scored by the answer letter."""
+
+    questions: str = option(required=True, help="imagewikiqa.jsonl (../shared/data/reference/vlmclassifier/)")
+    images: str | None = option(help="your ImageNet val folder (the questions' image paths start from it; a leading "
+                                     "images/ may be absent); needed by the image condition")
+    condition: str = option("image", choices=("image", "name", "both"),
+                            help="image: the question with its image (the study); name: the object's name in words "
+                                 "instead of the image; both")
+    no_cot: bool = option(False, help="ask without chain of thought (the study starts the answer with Let's think "
+                                      "step by step.)")
+    chat_format: str = option("auto", choices=CHAT_FORMAT_CHOICES, help="as for eval vlm")
+    labelset: str = option("imagenet1k", help="label set the question classes are joined to")
+    limit: int | None = option(help="the first N usable questions only")
+    batch_size: int = option(8, help="questions per generate call")
+    max_new_tokens: int = option(1024, help="tokens generated per answer (the study: 1,024)")
+
+    def validate(self) -> ImageWikiQAConfig:
+        if self.condition in ("image", "both") and self.images is None:
+            raise UserError("the image condition needs --images (your ImageNet val folder); or pass --condition name")
+        for value, flag in ((self.limit, "--limit"), (self.batch_size, "--batch-size"),
+                            (self.max_new_tokens, "--max-new-tokens")):
+            _at_least(value, 1, flag)
+        _at_least(self.workers, 0, "--workers")
         return self
 
 

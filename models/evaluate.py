@@ -31,6 +31,7 @@ class Evaluation:
     tables: dict = field(default_factory=dict)      # (method, prompt, scoring) -> per_class DataFrame
     predictions: pd.DataFrame | None = None
     summary: dict = field(default_factory=dict)
+    data: LabelledImages | None = None              # what was evaluated, where the evaluator built it
 
 
 def _finish(evaluation: Evaluation, data: LabelledImages, failures: Failures, names: PromptNames,
@@ -175,3 +176,56 @@ def evaluate_vlm_likelihood(model, processor, data: LabelledImages, names: Promp
     ev.summary["names_tokenized_alone"] = alone
     ev.summary["likelihood_method"] = method
     return _finish(ev, data, failures, names, n_classes)
+
+
+def evaluate_imagewikiqa(model, processor, questions, names: PromptNames, conditions: tuple[str, ...] = ("image",),
+                         chain_of_thought: bool = True, chat_format: str = "auto", batch_size: int = 8,
+                         max_new_tokens: int = 1024, workers: int = 0) -> Evaluation:
+    """ImageWikiQA: each question with its image ("image") and/or with the object's name instead
+    ("name"), scored by the answer letter; one per-class table per condition."""
+    from classfreq.models import imagewikiqa as qa
+    from classfreq.models.datasets import LabelledImages, Sample
+    from classfreq.models.prompts import CHAIN_OF_THOUGHT
+
+    n_classes = len(names.names)
+    prefix = CHAIN_OF_THOUGHT if chain_of_thought else ""
+    samples = [Sample(q.image, q.class_index) for q in questions.items]
+    of_sample = {id(s): q for s, q in zip(samples, questions.items)}
+    data = LabelledImages(qa.DATASET, samples, records=len(samples) + len(questions.rejected),
+                          bad_records=list(questions.rejected))
+    failures = Failures()
+    ev = Evaluation()
+    label = "imagewikiqa question" + (f" [{prefix}]" if prefix else "")
+    parts = []
+    for condition in conditions:
+        if condition == "image":
+            pairs = ((of_sample[id(s)], img) for s, img in single_images(samples, failures, workers))
+        else:
+            pairs = ((q, None) for q in questions.items)
+        scored = []
+        for batch in _batched(pairs, batch_size):
+            prompts = [vlm.build_prompt(processor, q.text if img is not None else qa.name_given_question(q),
+                                        chat_format, prefix, image=img is not None) for q, img in batch]
+            images = [img for _, img in batch] if condition == "image" else None
+            answers = vlm.generate_answers(model, processor, prompts, images, max_new_tokens)
+            scored.append(qa.score_answers([q for q, _ in batch], answers))
+        table = pd.concat(scored, ignore_index=True) if scored else qa.score_answers([], [])
+        ev.tables[(qa.CONDITIONS[condition], label, "letter")] = qa.qa_table(table, n_classes)
+        parts.append(table.assign(condition=condition))
+        ev.summary[f"accuracy_{condition}"] = float(table["correct"].mean()) if len(table) else None
+    ev.predictions = pd.concat(parts, ignore_index=True)
+    ev = _finish(ev, data, failures, names, n_classes)
+    ev.summary["images_scored"] = int(len(ev.predictions))      # questions answered, all conditions
+    ev.data = data
+    return ev
+
+
+def _batched(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

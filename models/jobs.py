@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from classfreq.errors import UserError
-from classfreq.models.configs import ClipEvalConfig, EvalConfig, ImportAccuracyConfig, VlmEvalConfig
+from classfreq.models.configs import (
+    ClipEvalConfig,
+    EvalConfig,
+    ImageWikiQAConfig,
+    ImportAccuracyConfig,
+    ModelConfig,
+    VlmEvalConfig,
+)
 from classfreq.queries.labelsets import ensure_labelset_tables
 from classfreq.queries.warehouse import connect, utcnow
 from classfreq.synsets import load_labelset
@@ -61,6 +68,30 @@ def eval_vlm(config: VlmEvalConfig) -> int:
         options.update(max_new_tokens=max(config.max_new_tokens, variant.min_new_tokens_limit),
                        batch_size=config.batch_size, prompt_example=result.summary["prompt_example"])
     return _write(config, ls, data, result, "vlm", started, model, dtype, options)
+
+
+def eval_imagewikiqa(config: ImageWikiQAConfig) -> int:
+    from classfreq.models.clip_zero_shot import pick_device_dtype
+    from classfreq.models.evaluate import evaluate_imagewikiqa
+    from classfreq.models.imagewikiqa import read_questions
+    from classfreq.models.labels import prompt_names
+    from classfreq.models.vlm import load_vlm
+
+    ls = load_labelset(config.labelset)
+    questions = read_questions(config.questions, ls, config.images if config.condition != "name" else None,
+                               config.limit)
+    names = prompt_names(ls)
+    device, dtype = pick_device_dtype(config.device, config.dtype)
+    started = utcnow()
+    model, processor = _load(load_vlm, config, device, dtype)
+    conditions = ("image", "name") if config.condition == "both" else (config.condition,)
+    result = evaluate_imagewikiqa(model, processor, questions, names, conditions, not config.no_cot,
+                                  config.chat_format, config.batch_size, config.max_new_tokens, config.workers)
+    options = {"questions": config.questions, "conditions": list(conditions), "chain_of_thought": not config.no_cot,
+               "chat_format": config.chat_format, "max_new_tokens": config.max_new_tokens,
+               "batch_size": config.batch_size, "limit": config.limit,
+               **{k: v for k, v in result.summary.items() if k.startswith("accuracy_")}}
+    return _write(config, ls, result.data, result, "imagewikiqa", started, model, dtype, options)
 
 
 def import_accuracy(config: ImportAccuracyConfig) -> int:
@@ -133,7 +164,7 @@ def _load(loader, config: EvalConfig, device, dtype):
                         "checkpoint folder or a model id already in the Hugging Face cache") from None
 
 
-def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtype, options: dict) -> int:
+def _write(config: ModelConfig, ls, data, result, kind: str, started, model, dtype, options: dict) -> int:
     import pandas as pd
 
     from classfreq.models.accuracy import accuracy_rows, write_accuracy, write_outputs
@@ -141,10 +172,10 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
 
     run_id = new_run_id(f"eval-{kind}")
     model_name = _model_name(config, kind)
+    n_way = getattr(config, "n_way", None)
     rows = pd.concat([accuracy_rows(table, model=model_name, dataset=data.name, method=method, prompt=prompt,
                                     scoring=scoring, labelset=ls.name, version=ls.version, origin="evaluated",
-                                    run_id=run_id, n_way=config.n_way,
-                                    seed=config.seed if config.n_way is not None else None)
+                                    run_id=run_id, n_way=n_way, seed=config.seed if n_way is not None else None)
                       for (method, prompt, scoring), table in result.tables.items()], ignore_index=True)
     predictions = None if config.no_predictions else result.predictions
     if predictions is not None:
@@ -154,8 +185,8 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
     run_options = {"model_id": config.model,
                    "revision": config.revision or getattr(model.config, "_commit_hash", None),
                    "dtype": str(dtype).replace("torch.", ""), "device": str(next(model.parameters()).device),
-                   "collisions": config.collisions, "n_way": config.n_way,
-                   "seed": config.seed if config.n_way is not None else None, **options,
+                   "collisions": getattr(config, "collisions", None), "n_way": n_way,
+                   "seed": config.seed if n_way is not None else None, **options,
                    "unreadable_images": result.summary["unreadable_images"],
                    "unmatched_records": result.summary["unmatched_records"],
                    "empty_classes": result.summary["empty_classes"]}
@@ -164,15 +195,16 @@ def _write(config: EvalConfig, ls, data, result, kind: str, started, model, dtyp
         ensure_labelset_tables(con, ls)
         write_accuracy(con, rows)
         record_run(con, run_id, f"eval-{kind}", started,
-                   inputs={"images": config.images, "manifest": config.manifest, "files": files},
+                   inputs={"images": config.images, "manifest": getattr(config, "manifest", None), "files": files},
                    options=run_options, labelset=ls.name, labelset_version=ls.version)
         con.close()
     _print_summary(run_id, model_name, data.name, rows, result.summary, files, config)
     return 0
 
 
-def _print_summary(run_id, model_name, dataset, rows, summary, files, config: EvalConfig) -> None:
-    nway = f", N = {config.n_way} (seed {config.seed})" if config.n_way is not None else ""
+def _print_summary(run_id, model_name, dataset, rows, summary, files, config: ModelConfig) -> None:
+    n_way = getattr(config, "n_way", None)
+    nway = f", N = {n_way} (seed {config.seed})" if n_way is not None else ""
     print(f"{run_id}: {model_name} on {dataset}{nway} ({summary['images_scored']} images, "
           f"{summary['classes_with_images']} classes with images, {summary['empty_classes']} empty classes)")
     for (method, scoring), part in rows.groupby(["method", "scoring"]):
@@ -180,10 +212,13 @@ def _print_summary(run_id, model_name, dataset, rows, summary, files, config: Ev
               f"(mean per class {part['accuracy'].mean():.4f})")
     if summary["unreadable_images"]:
         print(f"  skipped {summary['unreadable_images']} unreadable images, e.g. {summary['unreadable'][0]['path']}")
+    if summary.get("bad_records"):
+        first = summary["bad_records"][0]
+        print(f"  left out {len(summary['bad_records'])} malformed records, e.g. line {first['line']}: {first['reason']}")
     if summary["unmatched_records"]:
         labels = ", ".join(repr(u["label"]) for u in summary["unmatched_labels"][:5])
         print(f"  skipped {summary['unmatched_records']} images whose label is not in the label set: {labels}")
     for note in summary["name_collisions"]:
         print(f"  class {note['class_index']} {note['display_name']!r}: {note['action']} -> {note['prompt_name']!r}")
-    table = "nway_accuracy" if config.n_way is not None else "accuracy"
+    table = "nway_accuracy" if n_way is not None else "accuracy"
     print(f"  wrote {', '.join(files.values())}" + ("" if config.no_warehouse else f" and {config.warehouse} ({table})"))
