@@ -6,7 +6,7 @@ validated config and runs the job (models/jobs.py).
 from __future__ import annotations
 
 from classfreq.configs import add_options, from_args
-from classfreq.models.configs import ClipEvalConfig, ImageWikiQAConfig, ImportAccuracyConfig, VlmEvalConfig
+from classfreq.models.configs import ClipEvalConfig, ImageWikiQAConfig, ImportAccuracyConfig, ProbeConfig, VlmEvalConfig
 
 
 def register(subparsers) -> None:
@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     qa = add_options(kinds.add_parser("imagewikiqa", help="the study's ImageWikiQA: multiple-choice questions about "
                                                           "the object in an ImageNet image"), ImageWikiQAConfig)
     qa.set_defaults(func=_eval_imagewikiqa)
+    probe = add_options(subparsers.add_parser("probe", help="linear probe on a VLM's hidden states: per-class "
+                                                            "accuracy of what the model encodes"), ProbeConfig)
+    probe.set_defaults(func=_probe)
     imp = add_options(subparsers.add_parser("import-accuracy", help="import published per-class accuracies"),
                       ImportAccuracyConfig)
     imp.set_defaults(func=_import_accuracy)
@@ -38,6 +41,11 @@ def _eval_vlm(args) -> int:
 def _eval_imagewikiqa(args) -> int:
     from classfreq.models.jobs import eval_imagewikiqa
     return eval_imagewikiqa(from_args(ImageWikiQAConfig, args))
+
+
+def _probe(args) -> int:
+    from classfreq.models.jobs import probe
+    return probe(from_args(ProbeConfig, args))
 
 
 def _import_accuracy(args) -> int:

@@ -40,8 +40,8 @@ class ModelConfig(Config):
 
 
 @dataclass(kw_only=True)
-class EvalConfig(ModelConfig):
-    """What every evaluation takes: the model, the labelled images, the label set, the outputs."""
+class LabelledImagesConfig(ModelConfig):
+    """A model and labelled images: an ImageFolder tree or a JSON-lines manifest, and their label set."""
 
     images: str | None = option(group="source", required=True,
                                 help="ImageFolder tree: ROOT/<class id|index|name>/*.jpg")
@@ -49,6 +49,18 @@ class EvalConfig(ModelConfig):
     image_root: str | None = option(help="folder that relative manifest paths start from (default: the manifest's)")
     dataset_name: str | None = option(help="name in the accuracy table (default: folder or manifest name)")
     labelset: str = option("imagenet1k", help="label set name or folder")
+
+    def validate(self) -> LabelledImagesConfig:
+        if (self.images is None) == (self.manifest is None):
+            raise UserError("pass exactly one of --images (an ImageFolder tree) and --manifest (JSON lines)")
+        _at_least(self.workers, 0, "--workers")
+        return self
+
+
+@dataclass(kw_only=True)
+class EvalConfig(LabelledImagesConfig):
+    """What every evaluation takes: the model, the labelled images, the label set, the outputs."""
+
     collisions: str = option("disambiguate", choices=COLLISION_POLICIES,
                              help="classes with the same display name: rename from the label set, score as one, "
                                   "or keep ties")
@@ -57,11 +69,9 @@ class EvalConfig(ModelConfig):
     seed: int = option(0, help="seed of the --n-way draw")
 
     def validate(self) -> EvalConfig:
-        if (self.images is None) == (self.manifest is None):
-            raise UserError("pass exactly one of --images (an ImageFolder tree) and --manifest (JSON lines)")
+        super().validate()
         if self.collisions not in COLLISION_POLICIES:
             raise UserError(f"unknown collision policy {self.collisions!r}; use one of {', '.join(COLLISION_POLICIES)}")
-        _at_least(self.workers, 0, "--workers")
         _at_least(self.n_way, 2, "--n-way")
         return self
 
@@ -148,6 +158,34 @@ class ImageWikiQAConfig(ModelConfig):
                             (self.max_new_tokens, "--max-new-tokens")):
             _at_least(value, 1, flag)
         _at_least(self.workers, 0, "--workers")
+        return self
+
+
+@dataclass(kw_only=True)
+class ProbeConfig(LabelledImagesConfig):
+    """`classfreq probe`: a linear probe on the VLM's last-layer hidden states."""
+
+    prompt: str = option("default", help="the question the hidden states are read after: default, alternative, or "
+                                         "a file (as for eval vlm)")
+    chat_format: str = option("auto", choices=CHAT_FORMAT_CHOICES, help="as for eval vlm")
+    val_fraction: float = option(0.2, help="share of each class's images that choose the regularisation")
+    test_fraction: float = option(0.2, help="share of each class's images the accuracy is reported on")
+    split_seed: int = option(0, help="seed of the per-class train/validation/test split")
+    l2: tuple[float, ...] = option((1e-4, 1e-3, 1e-2, 1e-1, 1.0), nargs="+",
+                                   help="L2 penalties tried; the one with the best validation accuracy is kept")
+    batch_size: int = option(8, help="images per forward pass")
+
+    def validate(self) -> ProbeConfig:
+        super().validate()
+        if read_prompt(self.prompt).answer_prefix:
+            raise UserError("--prompt cot starts a generated answer; the probe reads the prompt's hidden states: "
+                            "use default, alternative or a file")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise UserError("--val-fraction and --test-fraction must be between 0 and 1 and leave images to train on")
+        if not self.l2 or any(x < 0 for x in self.l2):
+            raise UserError("--l2 takes one or more penalties >= 0")
+        _at_least(self.batch_size, 1, "--batch-size")
         return self
 
 

@@ -12,6 +12,7 @@ from classfreq.models.configs import (
     ImageWikiQAConfig,
     ImportAccuracyConfig,
     ModelConfig,
+    ProbeConfig,
     VlmEvalConfig,
 )
 from classfreq.queries.labelsets import ensure_labelset_tables
@@ -92,6 +93,44 @@ def eval_imagewikiqa(config: ImageWikiQAConfig) -> int:
                "batch_size": config.batch_size, "limit": config.limit,
                **{k: v for k, v in result.summary.items() if k.startswith("accuracy_")}}
     return _write(config, ls, result.data, result, "imagewikiqa", started, model, dtype, options)
+
+
+def probe(config: ProbeConfig) -> int:
+    import numpy as np
+
+    from classfreq.models.clip_zero_shot import pick_device_dtype
+    from classfreq.models.evaluate import Evaluation, _finish
+    from classfreq.models.image_batches import Failures
+    from classfreq.models.labels import prompt_names
+    from classfreq.models.probe import extract, probe_tables, stratified_split
+    from classfreq.models.prompts import read_prompt
+    from classfreq.models.vlm import build_prompt, load_vlm
+
+    ls = load_labelset(config.labelset)
+    data = _dataset(config, ls)
+    names = prompt_names(ls)
+    variant = read_prompt(config.prompt)
+    device, dtype = pick_device_dtype(config.device, config.dtype)
+    started = utcnow()
+    model, processor = _load(load_vlm, config, device, dtype)
+    prompt = build_prompt(processor, variant.question, config.chat_format)
+    failures = Failures()
+    kept, features = extract(model, processor, prompt, data.samples, config.batch_size, failures, config.workers)
+    labels = np.array([s.class_index for s in kept], dtype=np.int64)
+    split = stratified_split(labels, config.val_fraction, config.test_fraction, config.split_seed)
+    tables, predictions, chosen = probe_tables(labels, split, features, config.l2, len(names.names))
+    predictions.insert(0, "image", [s.path for s, part in zip(kept, split) if part == "test"])
+    result = Evaluation(tables={("probe", variant.question, r): t for r, t in tables.items()}, predictions=predictions)
+    _finish(result, data, failures, names, len(names.names))
+    sizes = {part: int((split == part).sum()) for part in ("train", "val", "test")}
+    options = {"prompt_variant": variant.name, "question": variant.question, "prompt_example": prompt,
+               "chat_format": config.chat_format, "split_seed": config.split_seed, "split_sizes": sizes,
+               "val_fraction": config.val_fraction, "test_fraction": config.test_fraction,
+               "l2_grid": list(config.l2), "feature_dim": int(features["last-token"].shape[1]), "chosen": chosen}
+    print(f"probe on {sizes['train']} train / {sizes['val']} validation / {sizes['test']} test images: "
+          + ", ".join(f"{r} test accuracy {c['test_accuracy']:.4f} (l2 {c['l2']:g}, chosen on validation)"
+                      for r, c in chosen.items()))
+    return _write(config, ls, data, result, "probe", started, model, dtype, options)
 
 
 def import_accuracy(config: ImportAccuracyConfig) -> int:
