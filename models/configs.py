@@ -99,9 +99,9 @@ class VlmEvalConfig(EvalConfig):
                          help="open: the class named in a free answer; closed: the class list in the prompt; "
                               "likelihood: the most likely class name")
     prompt: str = option("default", help="default (What type of object is in this photo?), alternative (What is the "
-                                         "main object depicted in this photo?), cot (chain of thought: the answer "
-                                         "starts with Let's think step by step., up to 512 tokens), or a file "
-                                         "holding the question")
+                                         "main object depicted in this photograph?), name-item, identify (the "
+                                         "study's other wordings), cot (chain of thought: the answer starts with "
+                                         "Let's think step by step., up to 512 tokens), or a file holding the question")
     question: str | None = option(help="question in the prompt, replacing the --prompt variant's (closed: must "
                                        "contain {classes})")
     chat_format: str = option("auto", choices=CHAT_FORMAT_CHOICES,

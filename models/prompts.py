@@ -4,7 +4,7 @@ A template holds {name}, replaced by each class's prompt name (models/labels.py)
 question holds {classes}, replaced by the comma-separated class list.
 
 VLM prompts are named variants (`PromptVariant`), as in the study (main_results/main.py and
-analyze_prompt.sh / analyze_cot.sh): its default question, its alternative wording, chain of
+analyze_prompt.sh / analyze_cot.sh): its default question, its alternative wordings, chain of
 thought (the assistant's turn starts with "Let's think step by step." and may run to 512 tokens),
 or a question from a user file. The closed world appends the study's
 ' Choose one from "{classes}".' to the question.
@@ -23,7 +23,8 @@ OPENAI7 = ["itap of a {name}.", "a bad photo of the {name}.", "a origami {name}.
 TEMPLATE_SETS = {"single": [DEFAULT_TEMPLATE], "openai7": OPENAI7}
 
 OPEN_QUESTION = "What type of object is in this photo?"
-ALTERNATIVE_QUESTION = "What is the main object depicted in this photo?"
+# verbatim from the study's main_results/analyze_prompt.sh (its prompt4: "photograph", not "photo")
+ALTERNATIVE_QUESTION = "What is the main object depicted in this photograph?"
 CLOSED_SUFFIX = ' Choose one from "{classes}".'
 CLOSED_QUESTION = OPEN_QUESTION + CLOSED_SUFFIX
 CHAIN_OF_THOUGHT = "Let's think step by step."
@@ -65,6 +66,9 @@ class PromptVariant:
 PROMPT_VARIANTS = {
     "default": PromptVariant("default", OPEN_QUESTION),
     "alternative": PromptVariant("alternative", ALTERNATIVE_QUESTION),
+    # the study's two other wordings in analyze_prompt.sh
+    "name-item": PromptVariant("name-item", "Can you name the specific item pictured here?"),
+    "identify": PromptVariant("identify", "Identify the object in this image."),
     "cot": PromptVariant("cot", OPEN_QUESTION, CHAIN_OF_THOUGHT, COT_MAX_NEW_TOKENS),
 }
 

@@ -52,7 +52,7 @@ def test_study_prompt_per_model_family_and_the_checkpoints_own_template(tiny_lla
 
 def test_prompt_variants_and_files(tmp_path):
     assert read_prompt("default").question == OPEN_QUESTION == "What type of object is in this photo?"
-    assert read_prompt("alternative").question == ALTERNATIVE_QUESTION == "What is the main object depicted in this photo?"
+    assert read_prompt("alternative").question == ALTERNATIVE_QUESTION == "What is the main object depicted in this photograph?"
     cot = read_prompt("cot")
     assert cot.answer_prefix == "Let's think step by step." and cot.min_new_tokens_limit == 512
     assert cot.label == "What type of object is in this photo? [Let's think step by step.]"
@@ -65,7 +65,8 @@ def test_prompt_variants_and_files(tmp_path):
     for bad in (str(tmp_path / "empty.txt"), "nonexistent-variant"):
         with pytest.raises(UserError):
             read_prompt(bad)
-    assert set(PROMPT_VARIANTS) == {"default", "alternative", "cot"}
+    assert set(PROMPT_VARIANTS) == {"default", "alternative", "name-item", "identify", "cot"}
+    assert read_prompt("identify").question == "Identify the object in this image."
 
 
 def _eval(tiny_llava, manifest, wh, out, *extra):
@@ -118,7 +119,7 @@ def test_prompt_options_refused_where_they_do_not_apply(tmp_path, capsys):
     assert main(base + ["--method", "likelihood", "--prompt", "cot"]) == 2
     assert "use it with --method open or closed" in capsys.readouterr().err
     assert main(base + ["--method", "open", "--prompt", str(tmp_path / "missing.txt")]) == 2
-    assert "neither default, alternative, cot nor a file" in capsys.readouterr().err
+    assert "neither default, alternative, name-item, identify, cot nor a file" in capsys.readouterr().err
     assert main(base + ["--method", "open", "--n-way", "5"]) == 2
     assert "with --method closed or likelihood" in capsys.readouterr().err
     assert main(base + ["--method", "closed", "--n-way", "1"]) == 2

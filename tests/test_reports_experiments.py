@@ -54,7 +54,7 @@ def warehouse(tmp_path_factory, shared, labelset):
     _write(con, ls, classes, [14] * 10, 20, n_way=2, seed=1, **closed)                # 0.70
     open_world = dict(method="open-world", scoring="published", **llava)
     _write(con, ls, classes, [4] * 10, 20, prompt="What type of object is in this photo?", **open_world)
-    _write(con, ls, classes, [6] * 10, 20, prompt="What is the main object depicted in this photo?", **open_world)
+    _write(con, ls, classes, [6] * 10, 20, prompt="What is the main object depicted in this photograph?", **open_world)
     _write(con, ls, classes, list(range(10)), 10, method="probe", prompt="What type of object is in this photo?",
            scoring="image-mean", **llava)                                             # rises with frequency
     _write(con, ls, classes, [10, 9, 9, 7, 6, 5, 4, 3, 2, 1], 10, method="likelihood", prompt="Q", scoring="sum",
@@ -84,7 +84,7 @@ def test_the_section_in_a_real_report(warehouse, tmp_path):
 
     prompts = pd.read_csv(tables / "prompts.csv")
     assert prompts[["prompt", "accuracy"]].values.tolist() == [
-        ["What is the main object depicted in this photo?", 0.3], ["What type of object is in this photo?", 0.2]]
+        ["What is the main object depicted in this photograph?", 0.3], ["What type of object is in this photo?", 0.2]]
 
     probe = pd.read_csv(tables / "probe_frequency.csv")
     probe = probe[probe["count_key"] == KEY].set_index("readout")
