@@ -1,4 +1,5 @@
-"""Per-class accuracy rows and their outputs: Parquet files and the warehouse `accuracy` table."""
+"""Per-class accuracy rows and their outputs: Parquet files and the warehouse `accuracy` table
+(or `nway_accuracy` for label-space-size runs, whose rows also carry n_way and seed)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 ACCURACY_KEY = ["model", "dataset", "method", "prompt", "scoring", "labelset", "version"]
+NWAY_KEY = ACCURACY_KEY + ["n_way", "seed"]
 
 
 def per_class(true_index, correct, n_classes: int) -> pd.DataFrame:
@@ -23,22 +25,29 @@ def per_class(true_index, correct, n_classes: int) -> pd.DataFrame:
 
 
 def accuracy_rows(table: pd.DataFrame, *, model: str, dataset: str, method: str, prompt: str,
-                  scoring: str, labelset: str, version: str, origin: str, run_id: str) -> pd.DataFrame:
-    """Warehouse rows for the classes that have images (empty classes are reported, not written)."""
+                  scoring: str, labelset: str, version: str, origin: str, run_id: str,
+                  n_way: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Warehouse rows for the classes that have images (empty classes are reported, not written);
+    with n_way, rows of a label-space-size run (they also carry n_way and seed)."""
     rows = table[table["n"] > 0].copy()
+    key = ACCURACY_KEY if n_way is None else NWAY_KEY
     for col, value in (("model", model), ("dataset", dataset), ("method", method), ("prompt", prompt),
                        ("scoring", scoring), ("labelset", labelset), ("version", version),
-                       ("origin", origin), ("run_id", run_id)):
-        rows[col] = value
-    return rows[ACCURACY_KEY + ["class_index", "n", "correct", "accuracy", "origin", "run_id"]].reset_index(drop=True)
+                       ("n_way", n_way), ("seed", seed), ("origin", origin), ("run_id", run_id)):
+        if col in key or col in ("origin", "run_id"):
+            rows[col] = value
+    return rows[key + ["class_index", "n", "correct", "accuracy", "origin", "run_id"]].reset_index(drop=True)
 
 
 def write_accuracy(con, rows: pd.DataFrame) -> int:
-    """Replace each (model, dataset, method, prompt, scoring, labelset, version) slice present in rows."""
+    """Replace each (model, dataset, method, prompt, scoring, labelset, version) slice present in rows,
+    in `accuracy`; rows with an n_way column go to `nway_accuracy`, a slice also keyed by n_way and seed."""
     from classfreq.queries.warehouse import replace_rows
+    table, key = ("nway_accuracy", NWAY_KEY) if "n_way" in rows else ("accuracy", ACCURACY_KEY)
     written = 0
-    for key, part in rows.groupby(ACCURACY_KEY, sort=False, dropna=False):
-        written += replace_rows(con, "accuracy", part.reset_index(drop=True), dict(zip(ACCURACY_KEY, key)))
+    for values, part in rows.groupby(key, sort=False, dropna=False):
+        where = {k: v.item() if hasattr(v, "item") else v for k, v in zip(key, values)}   # numpy -> Python
+        written += replace_rows(con, table, part.reset_index(drop=True), where)
     return written
 
 

@@ -6,7 +6,7 @@ validated config and runs the job (models/jobs.py).
 from __future__ import annotations
 
 from classfreq.configs import add_options, from_args
-from classfreq.models.configs import ClipEvalConfig, ImportAccuracyConfig, VlmEvalConfig
+from classfreq.models.configs import ClipEvalConfig, ImageWikiQAConfig, ImportAccuracyConfig, ProbeConfig, VlmEvalConfig
 
 
 def register(subparsers) -> None:
@@ -17,6 +17,12 @@ def register(subparsers) -> None:
     vlm = add_options(kinds.add_parser("vlm", help="LLaVA-style VLM: open/closed-world generation or class-name "
                                                    "likelihood"), VlmEvalConfig)
     vlm.set_defaults(func=_eval_vlm)
+    qa = add_options(kinds.add_parser("imagewikiqa", help="the study's ImageWikiQA: multiple-choice questions about "
+                                                          "the object in an ImageNet image"), ImageWikiQAConfig)
+    qa.set_defaults(func=_eval_imagewikiqa)
+    probe = add_options(subparsers.add_parser("probe", help="linear probe on a VLM's hidden states: per-class "
+                                                            "accuracy of what the model encodes"), ProbeConfig)
+    probe.set_defaults(func=_probe)
     imp = add_options(subparsers.add_parser("import-accuracy", help="import published per-class accuracies"),
                       ImportAccuracyConfig)
     imp.set_defaults(func=_import_accuracy)
@@ -30,6 +36,16 @@ def _eval_clip(args) -> int:
 def _eval_vlm(args) -> int:
     from classfreq.models.jobs import eval_vlm
     return eval_vlm(from_args(VlmEvalConfig, args))
+
+
+def _eval_imagewikiqa(args) -> int:
+    from classfreq.models.jobs import eval_imagewikiqa
+    return eval_imagewikiqa(from_args(ImageWikiQAConfig, args))
+
+
+def _probe(args) -> int:
+    from classfreq.models.jobs import probe
+    return probe(from_args(ProbeConfig, args))
 
 
 def _import_accuracy(args) -> int:

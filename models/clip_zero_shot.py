@@ -54,8 +54,12 @@ def image_embeddings(model, pixels: torch.Tensor) -> torch.Tensor:
     return emb / emb.norm(dim=-1, keepdim=True)
 
 
+def similarities(model, pixels: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
+    """(images, classes) cosine similarities."""
+    return image_embeddings(model, pixels) @ class_embeddings.T
+
+
 def classify(model, pixels: torch.Tensor, class_embeddings: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class index, its cosine similarity) per image."""
-    sims = image_embeddings(model, pixels) @ class_embeddings.T
-    best, idx = sims.max(dim=1)
+    best, idx = similarities(model, pixels, class_embeddings).max(dim=1)
     return idx.cpu().numpy(), best.cpu().numpy()

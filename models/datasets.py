@@ -6,12 +6,12 @@ paths when they are read (`load_images`).
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from classfreq.errors import UserError, require
+from classfreq.models.jsonl import json_lines
 from classfreq.models.labels import LabelResolver
 
 Image = require("PIL.Image", extra="models", package="pillow", purpose="reading images")
@@ -95,24 +95,22 @@ def jsonl_manifest(path: str | Path, labelset, name: str | None = None,
     base = Path(image_root) if image_root else path.parent
     resolver = LabelResolver(labelset)
     data = LabelledImages(name=name or path.stem, samples=[])
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                image, label = record["image"], record["label"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                data.bad_records.append((line_no, f"{type(exc).__name__}: {exc}"[:200]))
-                continue
-            data.records += 1
-            idx, why = resolver.resolve(label)
-            if idx is None:
-                data.unmatched[str(label)] += 1
-                data.unmatched_reason[str(label)] = why
-                continue
-            image = Path(str(image))
-            data.samples.append(Sample(str(image if image.is_absolute() else base / image), idx))
+    for line_no, record, error in json_lines(path):
+        try:
+            if error:
+                raise ValueError(error)
+            image, label = record["image"], record["label"]
+        except (ValueError, KeyError, TypeError) as exc:
+            data.bad_records.append((line_no, str(exc) if error else f"{type(exc).__name__}: {exc}"[:200]))
+            continue
+        data.records += 1
+        idx, why = resolver.resolve(label)
+        if idx is None:
+            data.unmatched[str(label)] += 1
+            data.unmatched_reason[str(label)] = why
+            continue
+        image = Path(str(image))
+        data.samples.append(Sample(str(image if image.is_absolute() else base / image), idx))
     return _check_match(data, labelset.name)
 
 

@@ -1,8 +1,9 @@
-"""LLaVA-style VLMs (transformers LlavaForConditionalGeneration + processor): loading, prompts,
-greedy generation, and the two answer rules for generated text."""
+"""LLaVA-style VLMs (transformers LlavaForConditionalGeneration + processor): loading, prompts and
+greedy generation (the rules that score the answers are in models/answers.py)."""
 from __future__ import annotations
 
-from classfreq.errors import require
+from classfreq.errors import UserError, require
+from classfreq.models.prompts import CHAT_FORMATS
 
 torch = require("torch", extra="models", purpose="model evaluation")
 
@@ -19,13 +20,25 @@ def load_vlm(path: str, device: torch.device, dtype: torch.dtype, revision: str 
     return model, processor
 
 
-def build_prompt(processor, question: str) -> str:
-    """The model's chat template when it has one, else LLaVA-1.5's "USER: <image>\\n... ASSISTANT:"."""
-    if getattr(processor, "chat_template", None):
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-        return processor.apply_chat_template(messages, add_generation_prompt=True)
-    image_token = getattr(processor, "image_token", "<image>")
-    return f"USER: {image_token}\n{question} ASSISTANT:"
+def build_prompt(processor, question: str, chat_format: str = "auto", answer_prefix: str = "",
+                 image: bool = True) -> str:
+    """The prompt for one question. auto: the processor's own chat template when the checkpoint has
+    one, else LLaVA-1.5's; template: the chat template (an error without one); or one of the study's
+    formats by family. answer_prefix starts the assistant's turn (chain of thought); image=False
+    leaves the image out (ImageWikiQA with the class name given)."""
+    has_template = bool(getattr(processor, "chat_template", None))
+    if chat_format == "template" and not has_template:
+        raise UserError("--chat-format template: this checkpoint's processor has no chat template; pick a family "
+                        f"format ({', '.join(CHAT_FORMATS)})")
+    if chat_format in ("auto", "template") and has_template:
+        content = ([{"type": "image"}] if image else []) + [{"type": "text", "text": question}]
+        prompt = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+    else:
+        layout = CHAT_FORMATS["llava-1.5" if chat_format in ("auto", "template") else chat_format]
+        if not image:
+            layout = layout.replace("{image}\n", "")
+        prompt = layout.format(image=getattr(processor, "image_token", "<image>"), question=question)
+    return f"{prompt} {answer_prefix}" if answer_prefix else prompt
 
 
 def model_inputs(processor, prompts: list[str], images: list, device: torch.device, dtype: torch.dtype) -> dict:
@@ -34,36 +47,12 @@ def model_inputs(processor, prompts: list[str], images: list, device: torch.devi
 
 
 @torch.inference_mode()
-def generate_answers(model, processor, prompt: str, images: list, max_new_tokens: int = 32) -> list[str]:
-    """Greedy answers for a batch of images with the same prompt (left padding)."""
+def generate_answers(model, processor, prompts: list[str], images: list | None, max_new_tokens: int = 32) -> list[str]:
+    """Greedy answers, one per prompt (with its image, or from text alone when images is None), left padded."""
     param = next(model.parameters())
     processor.tokenizer.padding_side = "left"
-    inputs = model_inputs(processor, [prompt] * len(images), images, param.device, param.dtype)
+    inputs = model_inputs(processor, prompts, images, param.device, param.dtype)
     pad = processor.tokenizer.pad_token_id
     out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                          pad_token_id=pad if pad is not None else processor.tokenizer.eos_token_id)
     return [a.strip() for a in processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)]
-
-
-def published_rule(answer: str, name: str) -> bool:
-    """The published rule: correct when the class name appears in the answer (case-insensitive substring)."""
-    return name.lower() in answer.lower()
-
-
-class SynonymRule:
-    """Correct when any surface form of the true class occurs in the answer as a token sequence
-    (the project's matcher, so the rule agrees with how captions are counted)."""
-
-    def __init__(self, labelset):
-        from classfreq.pipelines.matching import FormMatcher
-        forms = labelset.forms
-        self.form_class = forms["class_index"].to_numpy()
-        self.matcher = FormMatcher(forms=[str(f) for f in forms["form"]])
-
-    def correct(self, answers: list[str], true_index) -> list[bool]:
-        hits = self.matcher.match_batch(list(answers))
-        ok = [False] * len(answers)
-        for doc, form in zip(hits.doc, hits.form):
-            if self.form_class[form] == true_index[doc]:
-                ok[doc] = True
-        return ok

@@ -90,6 +90,15 @@ CREATE TABLE IF NOT EXISTS runs (
 -- parquet:<table>, warehouse, publish), JSON in the order they ran
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS phase_seconds JSON;
 
+-- key: model, dataset, method, prompt, scoring, labelset, version, n_way, seed, class_index
+-- Label-space size (the study's N-way test): each image classified among its true class and
+-- n_way - 1 other classes drawn with `seed`. Kept out of `accuracy` so the headline analysis
+-- (all classes offered) never mixes them in.
+CREATE TABLE IF NOT EXISTS nway_accuracy (
+  model VARCHAR, dataset VARCHAR, method VARCHAR, prompt VARCHAR, scoring VARCHAR,
+  labelset VARCHAR, version VARCHAR, n_way INTEGER, seed BIGINT, class_index INTEGER, n BIGINT,
+  correct BIGINT, accuracy DOUBLE, origin VARCHAR, run_id VARCHAR);
+
 -- ---------------------------------------------------------------------------------------------
 -- Views over the tables above (added by the reports area; queries/*.sql read them). Each count
 -- source is one `count_key`: 'ours:<source>:<mode>:<role>' for our counter (its newest run per

@@ -16,6 +16,7 @@ import pandas as pd
 from classfreq.queries.runner import run_query
 from classfreq.reports import charts
 from classfreq.reports.analysis import Analysis
+from classfreq.reports.experiments import experiments_section
 from classfreq.reports.html import Figure, Section, Table
 from classfreq.reports.keys import GROUP_KEYS
 from classfreq.reports.recommend import CAVEAT, Recommendations
@@ -246,6 +247,7 @@ SECTIONS: list[Callable[[ReportContext], Section | None]] = [
     long_tail_section,
     class_tables_section,
     recommendations_section,
+    experiments_section,
     coverage_section,
     provenance_section,
 ]

@@ -20,16 +20,17 @@ COMMON = {"--model": None, "--model-name": None, "--revision": None, "--images":
           "--image-root": None, "--dataset-name": None, "--labelset": None,
           "--collisions": ["disambiguate", "merge", "keep"], "--device": None,
           "--dtype": ["bfloat16", "float16", "float32"], "--workers": None, "--warehouse": None,
-          "--no-warehouse": None, "--out": None, "--no-predictions": None}
+          "--no-warehouse": None, "--out": None, "--no-predictions": None, "--n-way": None, "--seed": None}
 OPTIONS = {
     ("eval", "clip"): {**COMMON, "--templates": None, "--batch-size": None},
-    ("eval", "vlm"): {**COMMON, "--method": ["open", "closed", "likelihood"], "--question": None,
+    ("eval", "vlm"): {**COMMON, "--method": ["open", "closed", "likelihood"], "--prompt": None, "--question": None,
+                      "--chat-format": ["auto", "template", "llava-1.5", "llava-1.6-mistral", "llava-1.6-vicuna"],
                       "--likelihood-method": ["cached", "packed", "naive"], "--length-normalized": None,
                       "--chunk-tokens": None, "--no-trie": None, "--max-new-tokens": None, "--batch-size": None},
-    ("import-accuracy",): {"--bethgelab": None, "--csv": None, "--json": None, "--labelset": None,
-                           "--n-per-class": None, "--models": None, "--model": None, "--dataset": None,
-                           "--method": None, "--prompt": None, "--scoring": None, "--percent": None,
-                           "--warehouse": None},
+    ("import-accuracy",): {"--bethgelab": None, "--csv": None, "--json": None, "--vlmclassifier": None,
+                           "--labelset": None, "--n-per-class": None, "--models": None, "--model": None,
+                           "--dataset": None, "--method": None, "--prompt": None, "--scoring": None,
+                           "--percent": None, "--seed": None, "--warehouse": None},
 }
 
 
@@ -47,7 +48,8 @@ def test_every_option_and_its_choices_is_kept(path):
            for a in parser._actions if a.option_strings and a.option_strings[0] != "-h"}
     assert got == OPTIONS[path]
     groups = [sorted(a.option_strings[0] for a in g._group_actions) for g in parser._mutually_exclusive_groups]
-    assert groups == [["--images", "--manifest"]] if path[0] == "eval" else [["--bethgelab", "--csv", "--json"]]
+    sources = [["--images", "--manifest"]] if path[0] == "eval" else [["--bethgelab", "--csv", "--json", "--vlmclassifier"]]
+    assert groups == sources
     assert all(g.required for g in parser._mutually_exclusive_groups)
 
 

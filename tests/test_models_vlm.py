@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from classfreq.cli import main
+from classfreq.models.answers import SynonymRule, published_rule
 from classfreq.models.labels import prompt_names
 from classfreq.models.prompts import OPEN_QUESTION
-from classfreq.models.vlm import SynonymRule, build_prompt, model_inputs, published_rule
+from classfreq.models.vlm import build_prompt, model_inputs
 from classfreq.models.vlm_likelihood import CachedPlan, answer_token_ids, score_cached, score_naive, score_packed, trie_size
 from classfreq.queries.warehouse import connect
 
