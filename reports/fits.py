@@ -298,8 +298,10 @@ def marginal_pvalues(a, b, sigma, x, correct, n) -> np.ndarray:
     for size in np.unique(n[n > 0]):
         sel = np.flatnonzero(n == size)
         k = np.arange(int(size) + 1)
-        p = special.expit((a + b * x[sel])[:, None] + sigma * P_GRID[None, :])          # classes x grid
-        pmf = np.einsum("ikn,n->ik", stats.binom.pmf(k[None, :, None], int(size), p[:, None, :]), w)
+        eta = (a + b * x[sel])[:, None] + sigma * P_GRID[None, :]                       # classes x grid
+        log_pmf = (_binomial_const(k, size)[None, :, None] + k[None, :, None] * eta[:, None, :]
+                   - size * np.logaddexp(0, eta)[:, None, :])                            # classes x k x grid
+        pmf = np.einsum("ikn,n->ik", np.exp(log_pmf), w)
         cdf = np.cumsum(pmf, axis=1)
         rows, ci = np.arange(len(sel)), c[sel].astype(int)
         below = cdf[rows, ci]

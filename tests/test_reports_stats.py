@@ -171,3 +171,19 @@ def test_counter_agreement_counts_tail_head_swaps():
     r = counter_agreement(a, b, "other")
     assert r["share_tail_head_swapped"] == pytest.approx(2 / 6)
     assert r["spearman_counts"] == pytest.approx(stats.spearmanr(a["docs"], b["docs"]).statistic)
+
+
+def test_outlier_p_is_the_two_sided_tail_of_the_marginal_distribution(real):
+    """p of a class = 2 min(P(Y <= c), P(Y >= c)) with Y ~ Binomial(n, expit(a + b x + u)), u ~ N(0,
+    sigma^2), checked with scipy's binomial pmf integrated over u on an independent grid."""
+    x, c, n = real
+    g = glmm_fit(x, c, n)
+    p = g.outlier_pvalues(x, c, n)
+    grid = np.linspace(-9, 9, 2001)
+    w = stats.norm.pdf(grid) * (grid[1] - grid[0])
+    for i in (0, 3, 250, 999):
+        pmf = (stats.binom.pmf(np.arange(51)[:, None], 50, special.expit(g.a + g.b * x[i] + g.sigma * grid)[None, :])
+               * w[None, :]).sum(axis=1)
+        k = int(c[i])
+        expected = min(1.0, 2 * min(pmf[:k + 1].sum(), pmf[k:].sum()))
+        assert p[i] == pytest.approx(expected, abs=1e-6)
