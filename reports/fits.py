@@ -361,7 +361,8 @@ def within_cluster(x, y, groups, level: float = 0.95) -> dict:
     if sxx > 0 and G > 1:
         b = float((xd * yd).sum() / sxx)
         score = np.bincount(codes, xd * (yd - b * xd), G)
-        var = (score ** 2).sum() / sxx ** 2 * G / (G - 1) * (N - 1) / max(N - G - 1, 1)
+        # CR1; the cluster effects are nested in the clusters, so they do not count as parameters
+        var = (score ** 2).sum() / sxx ** 2 * G / (G - 1) * (N - 1) / max(N - 2, 1)
         t = stats.t.ppf(0.5 + level / 2, G - 1)
         out.update(within_b=b, within_b_lo=b - t * np.sqrt(var), within_b_hi=b + t * np.sqrt(var))
     if G > 1 and N > G:

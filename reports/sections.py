@@ -182,8 +182,9 @@ def _headline_sentence(h, summary: pd.DataFrame) -> str:
         text += (f" {h.model}, resampling {int(h.superclasses)} WordNet superclasses ({h.superclass_rule}) "
                  f"instead of classes: rho interval [{h.spearman_superclass_lo:.3f}, {h.spearman_superclass_hi:.3f}].")
     if pd.notna(getattr(h, "within_b", np.nan)):
-        text += (f" {h.model}, within those superclasses: OLS slope {h.within_b:.3f} [{h.within_b_lo:.3f}, "
-                 f"{h.within_b_hi:.3f}]; {h.icc_between:.0%} of the variance of accuracy lies between them.")
+        text += (f" {h.model}, within {int(h.superclasses)} WordNet superclasses ({h.superclass_rule}): OLS slope "
+                 f"{h.within_b:.3f} [{h.within_b_lo:.3f}, {h.within_b_hi:.3f}]; {h.icc_between:.0%} of the variance "
+                 f"of accuracy lies between them.")
     return text
 
 
