@@ -143,6 +143,28 @@ ours AS (
        AND coalesce(cc.role, 'all') = l.role AND cc.labelset = l.labelset AND cc.version = l.version
        AND cc.class_index = c.class_index
   LEFT JOIN source_stats s ON s.run_id = l.run_id AND s.source = l.source),
+judged_slices AS (
+  SELECT DISTINCT l.* FROM our_slices l JOIN class_counts cc ON cc.run_id = l.run_id AND cc.source = l.source
+       AND cc.mode = l.mode AND coalesce(cc.role, 'all') = l.role AND cc.labelset = l.labelset
+       AND cc.version = l.version
+  WHERE cc.relevance_judge IS NOT NULL),
+-- the same slice counted as relevant documents only (issue 8): 0 where the class had no match,
+-- NULL where it matched but no judge looked at it
+relevant AS (
+  SELECT o.count_key || ':relevant' AS count_key, o.source_kind, o.source, o.method, o.role, o.labelset,
+         o.version, o.class_index, o.run_id,
+         CASE WHEN cc.run_id IS NULL THEN 0 ELSE round(cc.docs_relevant_est)::BIGINT END AS docs,
+         o.docs_clean, o.mentions,
+         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_est END AS docs_est,
+         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_lo END AS docs_est_lo,
+         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_hi END AS docs_est_hi,
+         o.sample_fraction, o.docs_read, o.corpus_docs
+  FROM ours o
+  JOIN judged_slices j ON o.run_id = j.run_id AND o.source = j.source AND o.method = j.mode AND o.role = j.role
+       AND o.labelset = j.labelset AND o.version = j.version
+  LEFT JOIN class_counts cc ON cc.run_id = o.run_id AND cc.source = o.source AND cc.mode = o.method
+       AND coalesce(cc.role, 'all') = o.role AND cc.labelset = o.labelset AND cc.version = o.version
+       AND cc.class_index = o.class_index),
 imported AS (
   SELECT 'imported:' || l.origin || ':' || l.corpus || ':' || coalesce(l.method, '') AS count_key,
          'imported' AS source_kind, l.origin || ':' || l.corpus AS source, l.method, NULL AS role,
@@ -156,24 +178,44 @@ imported AS (
   LEFT JOIN imported_counts i ON i.origin = l.origin AND i.corpus = l.corpus
        AND i.method IS NOT DISTINCT FROM l.method AND i.labelset = l.labelset
        AND i.version = l.version AND i.class_index = c.class_index)
-SELECT *, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM ours
+SELECT *, 'raw' AS basis, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM ours
 UNION ALL BY NAME
-SELECT *, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM imported;
+SELECT *, 'relevant' AS basis, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM relevant
+UNION ALL BY NAME
+SELECT *, 'raw' AS basis, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_million FROM imported;
 
--- key: mix, labelset, version, class_index. docs = sum over the mix's counted components of
--- weight (epochs or sampling weight, default 1) x the component's (estimated) documents.
+-- key: mix, basis, labelset, version, class_index. docs = sum over the mix's counted components of
+-- weight (epochs or sampling weight, default 1) x the component's (estimated) documents; docs_lo /
+-- docs_hi the same sum of the components' interval ends. basis 'raw': every document that matched;
+-- basis 'relevant': only where every counted component found for the label-set version has a
+-- relevance-judged variant (count_key || ':relevant'), the sum of those.
 CREATE OR REPLACE VIEW mix_class_docs AS
 WITH comp AS (
   SELECT model AS mix, count(*) FILTER (WHERE counted) AS components_counted,
          count(*) FILTER (WHERE NOT counted OR counted IS NULL) AS components_uncounted
-  FROM mixes GROUP BY model)
-SELECT m.model AS mix, s.labelset, s.version, s.class_index,
-       sum(coalesce(m.weight, 1) * s.docs_est) AS docs,
-       count(DISTINCT m.source) AS components_found,
+  FROM mixes GROUP BY model),
+variants AS (
+  SELECT model AS mix, source AS component_key, coalesce(weight, 1) AS weight, 'raw' AS basis,
+         source AS count_key FROM mixes WHERE counted
+  UNION ALL
+  SELECT model, source, coalesce(weight, 1), 'relevant', source || ':relevant' FROM mixes WHERE counted),
+per_class AS (
+  SELECT v.mix, v.basis, v.component_key, v.weight, s.labelset, s.version, s.class_index, s.docs_est,
+         s.docs_est_lo, s.docs_est_hi
+  FROM variants v JOIN class_sources s ON s.count_key = v.count_key),
+found AS (
+  SELECT mix, labelset, version, basis, count(DISTINCT component_key) AS n FROM per_class GROUP BY ALL),
+complete AS (
+  SELECT f.mix, f.labelset, f.version, f.basis FROM found f
+  JOIN found r ON r.mix = f.mix AND r.labelset = f.labelset AND r.version = f.version AND r.basis = 'raw'
+  WHERE f.n = r.n)
+SELECT p.mix, p.basis, p.labelset, p.version, p.class_index,
+       sum(p.weight * p.docs_est) AS docs, sum(p.weight * p.docs_est_lo) AS docs_lo,
+       sum(p.weight * p.docs_est_hi) AS docs_hi,
+       count(DISTINCT p.component_key) AS components_found,
        any_value(comp.components_counted) AS components_counted,
        any_value(comp.components_uncounted) AS components_uncounted
-FROM mixes m
-JOIN class_sources s ON s.count_key = m.source
-JOIN comp ON comp.mix = m.model
-WHERE m.counted
-GROUP BY m.model, s.labelset, s.version, s.class_index;
+FROM per_class p
+JOIN complete USING (mix, labelset, version, basis)
+JOIN comp ON comp.mix = p.mix
+GROUP BY p.mix, p.basis, p.labelset, p.version, p.class_index;

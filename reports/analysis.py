@@ -1,28 +1,38 @@
 """The declared analysis: per (model, dataset, method, prompt, scoring, mix), accuracy on log frequency.
 
 Declared up front, not fished: the PRIMARY analysis is each model against its own declared
-training mix, statistic Spearman rho over all classes (one pre-declared test per model, reported
-unadjusted). Everything else — Kendall tau-b and Pearson r, the docs > 0 subset, and every model
-against other count sources — is SECONDARY, and those p-values are Holm-corrected together.
+training mix (its relevance-judged counts where every counted component has them, else all
+matches), statistic Spearman rho over all classes (one pre-declared test per model, reported
+unadjusted). SECONDARY, Holm-corrected within one fixed family per set of accuracies (model,
+dataset, method, prompt, scoring, label-set version): Kendall tau-b and Pearson r, the docs > 0
+subset (when it differs from all classes), the mix's raw counts, and the mix's alternative count
+sources (its other components, their relevance-judged variants, other published counts of the same
+corpora). Tests against unrelated count sources are EXPLORATORY: shown, p unadjusted, in no family.
+Models without a declared mix enter no test.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from classfreq.errors import UserError
 from classfreq.queries.runner import run_query
 from classfreq.reports.configs import AnalysisOptions
-from classfreq.reports.fits import binned_means, logit_fit, ols_fit
-from classfreq.reports.keys import GROUP_KEYS, AnalysisKey
+from classfreq.reports.counterror import count_error_tables
+from classfreq.reports.fits import GLMMFit, binned_means, glmm_fit, logit_fit, ols_fit, within_cluster
+from classfreq.reports.keys import FAMILY_KEYS, GROUP_KEYS, AnalysisKey
 from classfreq.reports.stats import STATS, bootstrap_intervals, correlations, holm, log_docs
 
 PRIMARY_STAT = "spearman"
+OTHER_COUNTER = "other counter of a counted corpus"
+# the count sources that measure the mix's own documents: they bound each class's count
+SAME_DOCUMENTS = ("own mix", "own mix, raw counts", OTHER_COUNTER)
 SENSITIVITY_OFFSETS = (0.1, 1.0, 10.0)
 
 
@@ -38,6 +48,9 @@ class Analysis:
     coverage: pd.DataFrame         # mix components
     unmatched_models: list[str] = field(default_factory=list)  # accuracy models without a mix with counts
     multi_version_models: list[str] = field(default_factory=list)  # models analysed on >1 label-set version
+    counters: pd.DataFrame = field(default_factory=pd.DataFrame)   # agreement of counters of the same documents
+    errors_in_variables: pd.DataFrame = field(default_factory=pd.DataFrame)  # SIMEX / regression calibration
+    superclass_levels: pd.DataFrame = field(default_factory=pd.DataFrame)    # per depth: clusters, within slope
 
 
 def superclasses(hypernyms: pd.Series, class_index: pd.Series, level: int = 1) -> np.ndarray:
@@ -53,36 +66,94 @@ def superclasses(hypernyms: pd.Series, class_index: pd.Series, level: int = 1) -
     return np.asarray(out, dtype=object)
 
 
+def superclasses_at_depth(hypernyms: pd.Series, class_index: pd.Series, depth: int) -> np.ndarray:
+    """A cluster label per class: its ancestor `depth` steps below WordNet's root (1 = the root
+    itself), else (a class shallower than that) the class itself."""
+    out = []
+    for h, ci in zip(hypernyms, class_index):
+        chain = _chain(h)[::-1]                       # root first
+        out.append(" > ".join(chain[:depth]) if len(chain) >= depth else f"class:{ci}")
+    return np.asarray(out, dtype=object)
+
+
+TARGET_CLUSTERS = (100, 200)
+
+
+def superclass_levels(hypernyms: pd.Series, class_index: pd.Series) -> pd.DataFrame:
+    """Per depth from the root: clusters, single-class clusters, the largest cluster."""
+    rows = []
+    deepest = max((len(_chain(h)) for h in hypernyms), default=0)
+    for depth in range(1, deepest + 1):
+        sizes = pd.Series(superclasses_at_depth(hypernyms, class_index, depth)).value_counts()
+        rows.append({"depth": depth, "clusters": len(sizes), "single_class_clusters": int((sizes == 1).sum()),
+                     "largest_cluster": int(sizes.max())})
+    return pd.DataFrame(rows, columns=["depth", "clusters", "single_class_clusters", "largest_cluster"])
+
+
+def default_depth(levels: pd.DataFrame) -> int | None:
+    """The depth whose cluster count is nearest 150, preferring one within 100-200 clusters."""
+    if not len(levels):
+        return None
+    lo, hi = TARGET_CLUSTERS
+    inside = levels[levels["clusters"].between(lo, hi)]
+    pool = inside if len(inside) else levels
+    return int(pool.iloc[int(np.argmin(np.abs(pool["clusters"].to_numpy() - (lo + hi) / 2)))]["depth"])
+
+
+def cluster_labels(df: pd.DataFrame, opts: AnalysisOptions) -> tuple[np.ndarray, str]:
+    """The superclass of each class for the cluster bootstrap and a phrase saying how it was chosen:
+    --superclass-level N (N hypernym steps up) when given, else --superclass-depth (0: the default)."""
+    if opts.superclass_level:
+        return superclasses(df["hypernyms"], df["class_index"], opts.superclass_level), \
+            f"hypernym {opts.superclass_level} step(s) up"
+    depth = opts.superclass_depth or default_depth(superclass_levels(df["hypernyms"], df["class_index"])) or 1
+    return superclasses_at_depth(df["hypernyms"], df["class_index"], depth), f"depth {depth} from the root"
+
+
 def _chain(h) -> list[str]:
     if h is None or (isinstance(h, float) and np.isnan(h)) or not str(h).strip():
         return []
     if isinstance(h, (list, tuple, np.ndarray)):
-        parts = [str(p) for p in h]
-    else:
-        s = str(h).strip()
-        parts = None
-        if s.startswith("["):
-            try:
-                parts = [str(p) for p in json.loads(s)]
-            except json.JSONDecodeError:
-                parts = None
-        if parts is None:
-            for sep in (" > ", ">", ";", "|", ","):
-                if sep in s:
-                    parts = [p.strip() for p in s.split(sep)]
-                    break
-            else:
-                parts = [s]
+        return _ordered([str(p) for p in h])
+    return list(_parse_chain(str(h)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_chain(text: str) -> tuple[str, ...]:
+    """A hypernym string parsed once (every depth of every group reads the same few thousand)."""
+    return tuple(_ordered(_split_chain(text)))
+
+
+def _split_chain(text: str) -> list[str]:
+    s = text.strip()
+    if s.startswith("["):
+        try:
+            return [str(p) for p in json.loads(s)]
+        except json.JSONDecodeError:
+            pass
+    for sep in (" > ", ">", ";", "|", ","):
+        if sep in s:
+            return [p.strip() for p in s.split(sep)]
+    return [s]
+
+
+def _ordered(parts: list[str]) -> list[str]:
+    """Nearest hypernym first (a chain that starts at WordNet's root 'entity' is reversed)."""
     parts = [p for p in parts if p]
     if parts and parts[0].split(".")[0].lower() == "entity" and len(parts) > 1:
         parts = parts[::-1]
     return parts
 
 
+def _subsets(docs: np.ndarray) -> tuple[str, ...]:
+    """'all', and 'docs>0' unless it would repeat 'all' exactly (no zero-count class)."""
+    return ("all", "docs>0") if (docs == 0).any() else ("all",)
+
+
 def _group_stats(df: pd.DataFrame, opts: AnalysisOptions, groups=None) -> list[dict]:
-    """Rows for the tests table: each statistic on all classes and on docs > 0."""
+    """Rows for the tests table: each statistic on all classes and on docs > 0 (when that differs)."""
     rows = []
-    for subset in ("all", "docs>0"):
+    for subset in _subsets(df["docs"].to_numpy()):
         sel = np.ones(len(df), bool) if subset == "all" else (df["docs"].to_numpy() > 0)
         x = log_docs(df["docs"].to_numpy()[sel])
         y = df["accuracy"].to_numpy()[sel]
@@ -99,7 +170,15 @@ def _group_stats(df: pd.DataFrame, opts: AnalysisOptions, groups=None) -> list[d
     return rows
 
 
-def _fit_summary(df: pd.DataFrame, opts: AnalysisOptions) -> dict:
+def _glmm(df: pd.DataFrame) -> GLMMFit | None:
+    """The main bounded fit (logit-normal random intercept), or None when it cannot be fitted."""
+    try:
+        return glmm_fit(log_docs(df["docs"].to_numpy()), df["correct"].to_numpy(), df["n"].to_numpy())
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+
+
+def _fit_summary(df: pd.DataFrame, opts: AnalysisOptions, glmm: GLMMFit | None) -> dict:
     x = log_docs(df["docs"].to_numpy())
     out = {}
     try:
@@ -115,11 +194,20 @@ def _fit_summary(df: pd.DataFrame, opts: AnalysisOptions) -> dict:
                    logit_phi=g.phi, logit_tau2=g.tau2, logit_converged=g.converged)
     except ValueError:
         pass
+    if glmm is not None:
+        ci = glmm.ci(opts.level)
+        out.update(glmm_a=glmm.a, glmm_b=glmm.b, glmm_b_lo=ci["b"][0], glmm_b_hi=ci["b"][1],
+                   glmm_sigma=glmm.sigma, glmm_sigma_lo=ci["sigma"][0], glmm_sigma_hi=ci["sigma"][1],
+                   glmm_converged=glmm.converged)
     return out
 
 
-def _class_rows(df: pd.DataFrame, opts: AnalysisOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-class fitted values and binomial outliers; the fitted curves with bands."""
+def _class_rows(df: pd.DataFrame, opts: AnalysisOptions, glmm: GLMMFit | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-class fitted values and outliers; the fitted curves with bands.
+
+    Outliers are judged against the overdispersed model (binomial noise AND the between-class
+    spread sigma), Holm over classes; the pure-binomial z and p are kept as descriptive columns.
+    """
     x = log_docs(df["docs"].to_numpy())
     out = df.copy()
     out["log10_docs1"] = x
@@ -138,18 +226,30 @@ def _class_rows(df: pd.DataFrame, opts: AnalysisOptions) -> tuple[pd.DataFrame, 
     out["p_binomial"] = [stats.binomtest(int(ci), int(ni), float(pi)).pvalue if ni > 0 else np.nan
                          for ci, ni, pi in zip(c, n, p_hat)]
     out["p_binomial_holm"] = holm(out["p_binomial"].to_numpy())
-    median_docs = np.median(df["docs"])
-    sig = out["p_binomial_holm"] < opts.outlier_alpha
-    out["outlier"] = np.select(
-        [sig & (out["z_binomial"] < 0) & (out["docs"] >= median_docs),
-         sig & (out["z_binomial"] > 0) & (out["docs"] < median_docs),
-         sig & (out["z_binomial"] < 0), sig & (out["z_binomial"] > 0)],
-        ["frequent but inaccurate", "rare but accurate", "below fit", "above fit"], default="")
+    fits = [("linear (OLS)", o.predict), ("logit (binomial GLM, population average)", g.predict)]
+    out["outlier"] = ""
+    if glmm is not None:
+        eta_i, _ = glmm.class_effects(x, c, n)
+        out["glmm_fitted"] = glmm.predict(x)["mean"]
+        out["class_estimate"] = special.expit(eta_i)
+        out["p_glmm"] = glmm.outlier_pvalues(x, c, n)
+        out["p_glmm_holm"] = holm(out["p_glmm"].to_numpy())
+        out["outlier"] = _outlier_labels(out, eta_i - glmm.eta(x), opts)
+        fits.append(("logit-normal GLMM (median class)", glmm.predict))
     grid = np.linspace(x.min(), x.max(), 60)
-    po, pg = o.predict(grid, opts.level), g.predict(grid, opts.level)
-    for fit, pr in (("linear (OLS)", po), ("logit (binomial GLM)", pg)):
-        curves.append(pd.DataFrame({"fit": fit, "log10_docs1": grid, **pr}))
+    for fit, predict in fits:
+        curves.append(pd.DataFrame({"fit": fit, "log10_docs1": grid, **predict(grid, opts.level)}))
     return out, pd.concat(curves, ignore_index=True)
+
+
+def _outlier_labels(out: pd.DataFrame, effect: np.ndarray, opts: AnalysisOptions) -> np.ndarray:
+    """Which way a significant class departs from the GLMM (its class effect's sign) and where it sits."""
+    median_docs = np.median(out["docs"])
+    sig = out["p_glmm_holm"].to_numpy() < opts.outlier_alpha
+    frequent = out["docs"].to_numpy() >= median_docs
+    return np.select([sig & (effect < 0) & frequent, sig & (effect > 0) & ~frequent,
+                      sig & (effect < 0), sig & (effect > 0)],
+                     ["frequent but inaccurate", "rare but accurate", "below fit", "above fit"], default="")
 
 
 def check_filters(con, opts: AnalysisOptions) -> None:
@@ -172,14 +272,20 @@ def run_analysis(con, opts: AnalysisOptions | None = None) -> Analysis:
     primary = _load_primary(con, opts)
     unmatched = sorted(primary.loc[primary["docs"].isna(), "model"].unique())
     primary = primary[primary["docs"].notna()]
-    results = [_analyse_group(info, df, opts) for info, df in _groups(_analysis_data(con, primary, opts))]
+    data = _analysis_data(con, primary, opts)
+    results = [_analyse_group(info, df, opts) for info, df in _groups(data)]
     tests = _declare_tests(pd.DataFrame([row for r in results for row in r.tests]))
     summary = _with_primary_statistic(pd.DataFrame([r.summary for r in results]), tests)
+    classes = _concat(r.classes for r in results)
+    if len(classes):
+        classes = classes.merge(count_ranges(data), on=FAMILY_KEYS + ["class_index"], how="left")
+    counters, eiv = count_error_tables(data, SAME_DOCUMENTS, seed=opts.seed)
     return Analysis(opts, tests, summary,
-                    _concat(r.classes for r in results), _concat(r.curves for r in results),
+                    classes, _concat(r.curves for r in results),
                     _concat(r.binned for r in results),
                     pd.DataFrame([row for r in results for row in r.sensitivity]),
-                    run_query(con, "mix_coverage"), unmatched, _multi_version_models(primary))
+                    run_query(con, "mix_coverage"), unmatched, _multi_version_models(primary),
+                    counters, eiv, _levels_table(data, opts))
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -192,27 +298,64 @@ def _only_models(df: pd.DataFrame, opts: AnalysisOptions) -> pd.DataFrame:
     return df[df["model"].isin(opts.models)] if opts.models else df
 
 
+def _load(con, opts: AnalysisOptions, **params) -> pd.DataFrame:
+    df = _only_models(run_query(con, "frequency_accuracy", {**params, **_scope(opts)}), opts)
+    return df.rename(columns={"basis": "count_basis"})
+
+
 def _load_primary(con, opts: AnalysisOptions) -> pd.DataFrame:
-    return _only_models(run_query(con, "frequency_accuracy", _scope(opts)), opts)
+    """Each model against its own mix, on relevance-judged counts where the whole mix has them."""
+    return _load(con, opts).assign(source_relation="own mix")
 
 
 def _load_secondary(con, primary: pd.DataFrame, opts: AnalysisOptions) -> pd.DataFrame:
-    """Each model against every single count source, except the one that already is its whole mix."""
+    """The declared models (those with a mix with counts) against the raw counts of their mix where
+    the primary used relevant ones, and against every single count source except the one that already
+    is their whole mix. Models without a declared mix never enter: importing one changes no test."""
     if primary.empty:
         return primary
-    keys = run_query(con, "class_frequency", _scope(opts))[["count_key", "labelset", "version"]].drop_duplicates()
-    own = run_query(con, "mix_coverage")
-    single = own[own["counted"]].groupby("mix")["source"].agg(lambda s: sorted(set(s)))
+    declared = set(primary["model"])
+    mixes = run_query(con, "mix_coverage")
     frames = []
-    for key in sorted(keys["count_key"].unique()):
-        df = _only_models(run_query(con, "frequency_accuracy", {"count_key": key, **_scope(opts)}), opts)
-        frames.append(df[~_mix_is_only(df["model"], single, key)])
+    relevant_models = set(primary.loc[primary["count_basis"] == "relevant", "model"])
+    if relevant_models:
+        raw = _load(con, opts, basis="raw")
+        frames.append(raw[raw["model"].isin(relevant_models)].assign(source_relation="own mix, raw counts"))
+    basis = primary.groupby("model")["count_basis"].first()
+    keys = run_query(con, "class_frequency", _scope(opts))["count_key"].drop_duplicates()
+    for key in sorted(keys):
+        df = _load(con, opts, count_key=key)
+        df = df[df["model"].isin(declared)]
+        per_model = {m: source_relation(mixes[mixes["mix"] == m], key, basis.get(m, "raw"))
+                     for m in df["model"].unique()}
+        relation = df["model"].map(per_model)
+        frames.append(df.assign(source_relation=relation)[relation != "the mix itself"])
     return pd.concat(frames, ignore_index=True) if frames else primary.iloc[:0]
 
 
-def _mix_is_only(models: pd.Series, single_sources: pd.Series, count_key: str) -> pd.Series:
-    """True where a model's mix is exactly this one count source (the secondary would repeat the primary)."""
-    return models.map(lambda m: single_sources.get(m, []) == [count_key])
+def source_relation(components: pd.DataFrame, count_key: str, basis: str) -> str:
+    """How one count source relates to a model's declared mix (its rows of mix_coverage):
+    'the mix itself' (the mix is exactly this source, either basis: already analysed), OTHER_COUNTER
+    (another published count of a corpus the mix counts), 'alternative' (a component of the mix,
+    counted or not, or its relevance-judged variant) — these two belong to the test family — or
+    'exploratory' (outside the family)."""
+    counted = sorted(set(components.loc[components["counted"], "source"].dropna()))
+    own = count_key.removesuffix(":relevant")
+    if counted == [own]:   # on the primary's basis it is the primary; on the other, the mix's raw counts
+        return "the mix itself"
+    if own in set(components["source"].dropna()):
+        return "alternative"
+    counted_corpora = {_corpus(k) for k in counted} - {None}
+    if _corpus(count_key) in counted_corpora:
+        return OTHER_COUNTER
+    corpora = {_corpus(k) for k in components["source"].dropna()} - {None}
+    return "alternative" if _corpus(count_key) in corpora else "exploratory"
+
+
+def _corpus(count_key: str) -> str | None:
+    """The corpus a published count measures: imported:<origin>:<corpus>:<method> -> corpus."""
+    parts = str(count_key).split(":")
+    return parts[2] if parts[0] == "imported" and len(parts) >= 4 else None
 
 
 def _analysis_data(con, primary: pd.DataFrame, opts: AnalysisOptions) -> pd.DataFrame:
@@ -223,6 +366,35 @@ def _analysis_data(con, primary: pd.DataFrame, opts: AnalysisOptions) -> pd.Data
     return data[data["docs"].notna() & data["accuracy"].notna()]
 
 
+def _levels_table(data: pd.DataFrame, opts: AnalysisOptions) -> pd.DataFrame:
+    """Per primary group and WordNet depth: clusters, the slope within them, the share of variance between."""
+    rows = []
+    for info, df in _groups(data[data["role"] == "primary"]):
+        if not df["hypernyms"].notna().any():
+            continue
+        x, y = log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy()
+        levels = superclass_levels(df["hypernyms"], df["class_index"])
+        chosen = opts.superclass_depth or default_depth(levels)
+        for lv in levels.itertuples(index=False):
+            g = superclasses_at_depth(df["hypernyms"], df["class_index"], lv.depth)
+            rows.append({"model": info["model"], "dataset": info["dataset"], "method": info["method"],
+                         "mix": info["mix"], **lv._asdict(), "used": lv.depth == chosen and not opts.superclass_level,
+                         **within_cluster(x, y, g, opts.level)})
+    return pd.DataFrame(rows)
+
+
+def count_ranges(data: pd.DataFrame) -> pd.DataFrame:
+    """Per set of accuracies and class: the lowest and highest count of the mix's documents over its
+    own interval (sampling, relevance), its raw and relevant bases and other counters of its corpora."""
+    same = data[data["source_relation"].isin(SAME_DOCUMENTS)]
+    low = np.fmin(same["docs"], same["docs_lo"].fillna(same["docs"]))
+    high = np.fmax(same["docs"], same["docs_hi"].fillna(same["docs"]))
+    ranges = same[FAMILY_KEYS + ["class_index"]].assign(count_low=low, count_high=high, count_sources=1)
+    return ranges.groupby(FAMILY_KEYS + ["class_index"], dropna=False).agg(
+        count_low=("count_low", "min"), count_high=("count_high", "max"),
+        count_sources=("count_sources", "sum")).reset_index()
+
+
 def _multi_version_models(primary: pd.DataFrame) -> list[str]:
     versions = primary.groupby(["model", "labelset"])["version"].nunique()
     return sorted(versions[versions > 1].index.get_level_values("model").unique())
@@ -231,7 +403,8 @@ def _multi_version_models(primary: pd.DataFrame) -> list[str]:
 def _groups(data: pd.DataFrame) -> Iterator[tuple[dict, pd.DataFrame]]:
     """(key columns + role, the group's rows by class) for every analysis group, in key order."""
     for key, df in data.groupby(GROUP_KEYS + ["role"], sort=True, dropna=False):
-        info = {**AnalysisKey(*key[:-1])._asdict(), "role": key[-1]}
+        info = {**AnalysisKey(*key[:-1])._asdict(), "role": key[-1],
+                "source_relation": df["source_relation"].iloc[0]}
         yield info, df.sort_values("class_index").reset_index(drop=True)
 
 
@@ -248,36 +421,40 @@ class _GroupResult:
 
 
 def _analyse_group(info: dict, df: pd.DataFrame, opts: AnalysisOptions) -> _GroupResult:
-    groups = None
-    if opts.bootstrap_unit == "superclass":
-        groups = superclasses(df["hypernyms"], df["class_index"], opts.superclass_level)
+    groups = cluster_labels(df, opts)[0] if opts.bootstrap_unit == "superclass" else None
+    glmm = _glmm(df)
     result = _GroupResult(tests=[{**info, **row} for row in _group_stats(df, opts, groups)],
-                          summary=_summary_row(info, df, opts),
+                          summary=_summary_row(info, df, opts, glmm),
                           sensitivity=_sensitivity_rows(info, df))
     if info["role"] == "primary":
-        result.classes, result.curves, result.binned = _primary_details(info, df, opts)
+        result.classes, result.curves, result.binned = _primary_details(info, df, opts, glmm)
     return result
 
 
-def _summary_row(info: dict, df: pd.DataFrame, opts: AnalysisOptions) -> dict:
+def _summary_row(info: dict, df: pd.DataFrame, opts: AnalysisOptions, glmm: GLMMFit | None) -> dict:
     coverage = {"components_counted": int(df["components_counted"].max()),
                 "components_found": int(df["components_found"].max()),
                 "components_uncounted": int(df["components_uncounted"].max())}
     return {**info, **coverage, **_superclass_interval(info, df, opts), "n_classes": len(df),
             "share_zero": float((df["docs"] == 0).mean()),
             "mean_accuracy": float(df["accuracy"].mean()),
-            "median_docs": float(df["docs"].median()), **_fit_summary(df, opts)}
+            "median_docs": float(df["docs"].median()), **_fit_summary(df, opts, glmm)}
 
 
 def _superclass_interval(info: dict, df: pd.DataFrame, opts: AnalysisOptions) -> dict:
     """For a primary group resampled by class, the same interval resampling WordNet superclasses:
-    classes under one parent are not independent."""
-    if info["role"] != "primary" or opts.bootstrap_unit != "class" or not df["hypernyms"].notna().any():
+    classes under one parent are not independent. With it: the slope within superclasses and the
+    share of the variance of accuracy between them."""
+    if info["role"] != "primary" or not df["hypernyms"].notna().any():
         return {}
-    g = superclasses(df["hypernyms"], df["class_index"], opts.superclass_level)
-    iv = bootstrap_intervals(log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy(), n_boot=opts.n_boot,
-                             seed=opts.seed, groups=g, level=opts.level, which=("spearman",))["spearman"]
-    return {"spearman_superclass_lo": iv.lo, "spearman_superclass_hi": iv.hi, "superclasses": int(len(set(g)))}
+    g, how = cluster_labels(df, opts)
+    x, y = log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy()
+    out = {"superclasses": int(len(set(g))), "superclass_rule": how, **within_cluster(x, y, g, opts.level)}
+    if opts.bootstrap_unit == "class":
+        iv = bootstrap_intervals(x, y, n_boot=opts.n_boot, seed=opts.seed, groups=g, level=opts.level,
+                                 which=("spearman",))["spearman"]
+        out.update(spearman_superclass_lo=iv.lo, spearman_superclass_hi=iv.hi)
+    return out
 
 
 def _sensitivity_rows(info: dict, df: pd.DataFrame) -> list[dict]:
@@ -296,9 +473,9 @@ def _sensitivity_rows(info: dict, df: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _primary_details(info: dict, df: pd.DataFrame, opts: AnalysisOptions):
+def _primary_details(info: dict, df: pd.DataFrame, opts: AnalysisOptions, glmm: GLMMFit | None):
     """Per-class rows, fitted curves and the descriptive binned means of one primary group."""
-    cls, cur = _class_rows(df, opts)
+    cls, cur = _class_rows(df, opts, glmm)
     curves = cur.assign(**info) if len(cur) else None
     x, y = log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy()
     binned = None
@@ -312,14 +489,23 @@ def _primary_details(info: dict, df: pd.DataFrame, opts: AnalysisOptions):
 # -- across groups -----------------------------------------------------------------------------
 
 def _declare_tests(tests: pd.DataFrame) -> pd.DataFrame:
-    """Mark the one pre-declared primary test per group (p unadjusted); Holm over all the others."""
+    """Mark the one pre-declared primary test per group (p unadjusted). The other tests of one set of
+    accuracies (FAMILY_KEYS) against its mix and the mix's alternative sources form a fixed family,
+    Holm-corrected within it; tests against unrelated sources are 'exploratory' (p unadjusted, no
+    family). family_size is the number of tests Holm adjusted over."""
     if len(tests):
         is_primary = (tests["role"] == "primary") & (tests["subset"] == "all") & (tests["statistic"] == PRIMARY_STAT)
-        tests["test_role"] = np.where(is_primary, "primary", "secondary")
+        exploratory = tests["source_relation"] == "exploratory"
+        tests["test_role"] = np.select([is_primary, exploratory], ["primary", "exploratory"], "secondary")
         tests["p_holm"] = np.nan
-        sec = ~is_primary
-        tests.loc[sec, "p_holm"] = holm(tests.loc[sec, "p"].to_numpy())
+        tests["family_size"] = np.nan
+        family = tests["test_role"] == "secondary"
+        for _, idx in tests[family].groupby(FAMILY_KEYS, dropna=False).groups.items():
+            p = tests.loc[idx, "p"].to_numpy()
+            tests.loc[idx, "p_holm"] = holm(p)
+            tests.loc[idx, "family_size"] = int(np.isfinite(p).sum())
         tests.loc[is_primary, "p_holm"] = tests.loc[is_primary, "p"]  # pre-declared: not adjusted
+        tests.loc[is_primary, "family_size"] = 1
     return tests
 
 

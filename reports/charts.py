@@ -25,7 +25,7 @@ def scatter(classes: pd.DataFrame, curves: pd.DataFrame, coverage_notes: list[st
     pts = classes.assign(group=_group_label(classes))[
         ["group", "class_index", "name", "docs", "log10_docs1", "accuracy", "n", "correct", "outlier",
          "logit_fitted", "ambiguous"]].copy()
-    pts["outlier"] = pts["outlier"].replace("", "within binomial noise")
+    pts["outlier"] = pts["outlier"].replace("", "within the GLMM's noise")
     cur = curves.assign(group=_group_label(curves))[
         ["group", "fit", "log10_docs1", "mean", "mean_lo", "mean_hi", "pred_lo", "pred_hi"]]
     groups = sorted(pts["group"].unique())
@@ -33,11 +33,11 @@ def scatter(classes: pd.DataFrame, curves: pd.DataFrame, coverage_notes: list[st
                      bind=alt.binding_select(options=groups, name="model / mix: "))
     zoom = alt.selection_interval(bind="scales", name="zoom")
     colors = dict(OUTLIER_COLORS)
-    colors["within binomial noise"] = colors.pop("")
+    colors["within the GLMM's noise"] = colors.pop("")
     x = alt.X("log10_docs1:Q", title="log10(documents in the mix + 1)")
     points = alt.Chart(pts).mark_circle(size=28, opacity=0.7).encode(
         x=x, y=alt.Y("accuracy:Q", title="per-class accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("outlier:N", title="vs binomial noise",
+        color=alt.Color("outlier:N", title="vs the GLMM (binomial + between-class)",
                         scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
         tooltip=[alt.Tooltip("name:N", title="class"), "class_index:Q", alt.Tooltip("docs:Q", format=",.0f"),
                  alt.Tooltip("accuracy:Q", format=".2f"), "correct:Q", "n:Q",

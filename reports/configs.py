@@ -17,6 +17,7 @@ from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
 WAREHOUSE_HELP = "DuckDB file"
 MIN_BOOTSTRAP = 100
 BOOTSTRAP_UNITS = ("class", "superclass")
+UNCERTAIN_COUNT_TREATMENTS = ("upper", "exclude", "as-counted")
 REPORT_TITLE = "classfreq report: class frequency in training data vs per-class accuracy"
 
 
@@ -27,10 +28,14 @@ class AnalysisOptions(Config):
     n_boot: int = option(1000, flag="--bootstrap", metavar="N", help="bootstrap replicates")
     seed: int = option(0, metavar="N", help="bootstrap seed")
     bootstrap_unit: str = option("class", choices=BOOTSTRAP_UNITS,
-                                 help="resample classes, or WordNet superclasses (their immediate hypernym) since "
+                                 help="resample classes, or WordNet superclasses (see --superclass-depth) since "
                                       "e.g. 118 dog breeds are not independent")
-    superclass_level: int = option(1, metavar="N",
-                                   help="hypernym steps up for --bootstrap-unit superclass (1 = the immediate one)")
+    superclass_level: int = option(0, metavar="N",
+                                   help="cluster by the hypernym N steps up (1 = the immediate one) instead of "
+                                        "by depth from the root (0, the default: see --superclass-depth)")
+    superclass_depth: int = option(0, metavar="D",
+                                   help="cluster classes by their ancestor D steps below WordNet's root "
+                                        "(0 = the depth giving closest to 150 clusters, within 100-200)")
     secondary_sources: bool = option(True, flag="--no-secondary",
                                      help="skip the secondary analyses against other count sources")
     models: tuple[str, ...] | None = option(flag="--model", repeat=True, metavar="MODEL",
@@ -44,6 +49,8 @@ class AnalysisOptions(Config):
     def validate(self) -> AnalysisOptions:
         if self.n_boot < MIN_BOOTSTRAP:
             raise UserError(f"--bootstrap must be at least {MIN_BOOTSTRAP} replicates for a 95% interval")
+        if self.superclass_level < 0 or self.superclass_depth < 0:
+            raise UserError("--superclass-level and --superclass-depth are 0 (the default) or a positive depth")
         if self.bootstrap_unit not in BOOTSTRAP_UNITS:
             raise UserError(f"--bootstrap-unit is one of {', '.join(BOOTSTRAP_UNITS)}, not {self.bootstrap_unit!r}")
         return self
@@ -59,14 +66,22 @@ class RecommendOptions(Config):
     oversample: float = option(2.0, help="candidates per wanted example (dead links)")
     top_k: int = option(1000, help="at most this many candidates per class")
     max_punsafe: float = option(0.1, help="drop candidates with punsafe above this")
-    extrapolation: float = option(10.0, cli=False,
+    extrapolation: float = option(1.0, cli=False,
                                   help="a class needing more than this times the most frequent class's "
-                                       "documents is out of reach")
+                                       "documents is out of reach (1: nothing beyond what the fit has seen)")
+    near_zero: float = option(10.0, cli=False, help="a count at most this is near zero (see uncertain_counts)")
+    uncertain_counts: str = option("upper", choices=UNCERTAIN_COUNT_TREATMENTS,
+                                   help="budget for classes whose zero or near-zero count is uncertain: count "
+                                        "them at the top of their count range, a lone zero left out (upper), "
+                                        "leave them out (exclude), or take the count as it is (as-counted)")
     level: float = option(0.95, cli=False, help="interval level of the predictions")
 
     def validate(self) -> RecommendOptions:
         if self.target is not None and not 0 < self.target < 1:
             raise UserError("--target is an accuracy between 0 and 1, e.g. 0.7")
+        if self.uncertain_counts not in UNCERTAIN_COUNT_TREATMENTS:
+            raise UserError(f"--uncertain-counts is one of {', '.join(UNCERTAIN_COUNT_TREATMENTS)}, "
+                            f"not {self.uncertain_counts!r}")
         return self
 
 

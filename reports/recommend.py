@@ -1,14 +1,22 @@
-"""Data-augmentation recommendations from the bounded (logit) cross-class fit.
+"""Data-augmentation recommendations from the overdispersed bounded fit (logit-normal GLMM).
 
 These are HYPOTHESES from a cross-class fit, not causal estimates: the fit says how accuracy
 varies with frequency ACROSS classes; that adding examples to one class moves it along the same
 slope is an assumption to test. Every output table carries that caveat.
 
-For class i with docs_i documents in the mix, the model's own class effect is kept: its current
-logit is the empirical logit shrunk toward the fitted line, eta_i = line_i + w_i (emp_i - line_i),
-w_i = tau^2 / (tau^2 + v_i), with variance w_i v_i. After k more examples it is predicted at
-eta_i + b (log10(docs_i + k + 1) - log10(docs_i + 1)); the 95% interval adds the slope's
-variance times the squared shift.
+For class i with docs_i documents in the mix, its own logit eta_i = a + b x_i + u_i is the GLMM
+posterior mean given its counts (variance var_i), and b is the CLASS-LEVEL slope. After k more
+examples it is predicted at eta_i + b (log10(docs_i + k + 1) - log10(docs_i + 1)), ONLY while
+docs_i + k stays within the frequencies the fit has seen (the most frequent class); past that the
+prediction is "beyond what the fit has seen". The interval is a parametric bootstrap of the fit
+((a, b, log sigma) drawn from their estimated sampling distribution, each class's posterior
+recomputed and drawn), so it carries the fit's uncertainty as well as the class's own.
+
+The target is compared on one scale: each class's estimate (the posterior above) against a target
+accuracy, by default the median of those same estimates. A class whose count is zero or near zero
+and uncertain (its count interval, or another counter of the same corpus, reaches an order of
+magnitude higher) is marked; `uncertain_counts` says how the budget treats it, and the report shows
+the allocation under every treatment.
 """
 from __future__ import annotations
 
@@ -21,15 +29,18 @@ import pandas as pd
 from scipy import special, stats
 
 from classfreq.queries.runner import run_query
-from classfreq.reports.configs import RecommendOptions
-from classfreq.reports.fits import LogitFit, empirical_logit, logit_fit
+from classfreq.reports.configs import UNCERTAIN_COUNT_TREATMENTS, RecommendOptions
+from classfreq.reports.fits import GLMMFit, LogitFit, class_posterior, glmm_fit
 from classfreq.reports.keys import GROUP_KEYS, AnalysisKey
 from classfreq.reports.stats import log_docs
 
 CAVEAT = ("Hypotheses from a cross-class fit: classes that occur more often are more accurate; "
           "that adding examples to one class moves it along the same slope is an assumption to test.")
 NOT_REACHABLE = "not reachable by data alone in this fit"
+BEYOND = "beyond what the fit has seen"
+UNCERTAIN = "count uncertain (zero or near zero; other counts of it are an order of magnitude higher)"
 CANDIDATE_COLUMNS = ["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id"]
+N_DRAWS = 200
 
 
 @dataclass
@@ -37,32 +48,54 @@ class ClassState:
     docs: np.ndarray
     eta0: np.ndarray
     var0: np.ndarray
-    fit: LogitFit
+    fit: GLMMFit | LogitFit
+    max_docs: float = np.inf                 # the most documents of any class the fit has seen
+    eta_draws: np.ndarray | None = None      # (draws, classes): parametric bootstrap of each class's logit
+    b_draws: np.ndarray | None = None        # (draws,): the slope in the same draws
 
 
-def class_state(docs, correct, n, fit: LogitFit) -> ClassState:
+def class_state(docs, correct, n, fit: GLMMFit, n_draws: int = N_DRAWS, seed: int = 0) -> ClassState:
+    """Each class's own logit under the GLMM and its parametric-bootstrap draws."""
     docs = np.asarray(docs, float)
-    line = fit.eta(log_docs(docs))
-    emp, v = empirical_logit(correct, n)
-    w = fit.tau2 / (fit.tau2 + v) if fit.tau2 > 0 else np.zeros_like(v)
-    return ClassState(docs, line + w * (emp - line), w * v, fit)
+    x = log_docs(docs)
+    eta0, var0 = fit.class_effects(x, correct, n)
+    rng = np.random.default_rng(seed)
+    theta = rng.multivariate_normal([fit.a, fit.b, np.log(fit.sigma)], fit.cov, size=n_draws)
+    draws = np.empty((n_draws, len(docs)))
+    for j, (a, b, log_s) in enumerate(theta):
+        m, v = class_posterior(a, b, np.exp(log_s), x, correct, n)
+        draws[j] = m + np.sqrt(v) * rng.standard_normal(len(docs))
+    return ClassState(docs, eta0, var0, fit, float(docs.max()), draws, theta[:, 1])
+
+
+def in_range(state: ClassState, k) -> np.ndarray:
+    """True where docs + k stays within the frequencies the fit has seen."""
+    return state.docs + np.broadcast_to(np.asarray(k, float), state.docs.shape) <= state.max_docs
 
 
 def predict_after(state: ClassState, k, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Predicted accuracy of each class after adding k examples (k scalar or per class), with interval."""
+    """Predicted accuracy of each class after adding k examples (k scalar or per class), with interval;
+    NaN where docs + k lies beyond what the fit has seen."""
     k = np.broadcast_to(np.asarray(k, float), state.docs.shape)
     dx = log_docs(state.docs + k) - log_docs(state.docs)
-    eta = state.eta0 + state.fit.b * dx
-    se = np.sqrt(state.var0 + dx ** 2 * state.fit.cov[1, 1])
-    z = stats.norm.ppf(0.5 + level / 2)
-    return special.expit(eta), special.expit(eta - z * se), special.expit(eta + z * se)
+    p = special.expit(state.eta0 + state.fit.b * dx)
+    if state.eta_draws is not None:
+        sims = special.expit(state.eta_draws + state.b_draws[:, None] * dx[None, :])
+        lo, hi = np.quantile(sims, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    else:
+        se = np.sqrt(state.var0 + dx ** 2 * state.fit.cov[1, 1])
+        z = stats.norm.ppf(0.5 + level / 2)
+        lo, hi = special.expit(state.eta0 - z * se), special.expit(state.eta0 + z * se)
+    beyond = ~in_range(state, k)
+    return tuple(np.where(beyond, np.nan, v) for v in (p, lo, hi))
 
 
 def examples_needed(state: ClassState, target: float, max_docs: float) -> tuple[np.ndarray, list[str]]:
-    """Examples each class needs to reach `target` accuracy; NaN with a reason when out of reach.
+    """Examples each class needs for its estimate to reach `target` (same scale: a class's estimated
+    accuracy); NaN with a reason when out of reach.
 
     Out of reach: the fit's slope is not reliably positive (its interval includes 0), or the count
-    needed lies beyond `max_docs` (extrapolating past the frequencies the fit has seen).
+    needed lies beyond `max_docs` (the frequencies the fit has seen).
     """
     fit = state.fit
     need = np.zeros_like(state.docs)
@@ -78,37 +111,53 @@ def examples_needed(state: ClassState, target: float, max_docs: float) -> tuple[
             continue
         total = (d + 1) * 10 ** ((t - e) / fit.b) - 1
         if not np.isfinite(total) or total > max_docs:
-            need[i], notes[i] = np.nan, f"{NOT_REACHABLE} (needs more documents than the fit has seen)"
+            need[i], notes[i] = np.nan, f"{NOT_REACHABLE}: {BEYOND} (more than {max_docs:,.0f} documents)"
             continue
         need[i] = math.ceil(total - d)
     return need, notes
 
 
-def allocate(state: ClassState, budget: int, step: int | None = None) -> np.ndarray:
+def allocate(state: ClassState, budget: int, step: int | None = None, eligible=None) -> np.ndarray:
     """Greedy split of `budget` examples over classes, each step to the largest marginal gain in
     predicted accuracy (so the mean predicted accuracy rises fastest). Greedy is exact for concave
-    gains; the logit curve is concave above 50% accuracy and a good heuristic below."""
+    gains; the logit curve is concave above 50% accuracy and a good heuristic below. A class gets
+    nothing past the frequencies the fit has seen, and nothing where `eligible` is False."""
     n = len(state.docs)
     step = step or max(1, budget // 2000)
     alloc = np.zeros(n)
     if budget <= 0 or n == 0:
         return alloc.astype(int)
+    ok = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool)
 
     def p(i, k):
         return special.expit(state.eta0[i] + state.fit.b * (math.log10(state.docs[i] + k + 1)
                                                            - math.log10(state.docs[i] + 1)))
-    heap = [(-(p(i, step) - p(i, 0)), i) for i in range(n)]
+
+    def gain(i, k):
+        if state.docs[i] + k + step > state.max_docs:
+            return 0.0
+        return p(i, k + step) - p(i, k)
+    heap = [(-gain(i, 0), i) for i in range(n) if ok[i]]
     heapq.heapify(heap)
     left = budget
     while left > 0 and heap:
-        gain, i = heapq.heappop(heap)
-        if -gain <= 0:
+        g, i = heapq.heappop(heap)
+        if -g <= 0:
             break
         s = min(step, left)
         alloc[i] += s
         left -= s
-        heapq.heappush(heap, (-(p(i, alloc[i] + step) - p(i, alloc[i])), i))
+        heapq.heappush(heap, (-gain(i, alloc[i]), i))
     return alloc.astype(int)
+
+
+def uncertain_counts(docs, low, high, near_zero: float) -> np.ndarray:
+    """A zero count from one counter, or a near-zero count (<= near_zero) whose other measures (count
+    interval, other counters of the same corpus) reach at least ten times higher."""
+    docs, low, high = (np.asarray(v, float) for v in (docs, low, high))
+    low, high = np.fmin(low, docs), np.fmax(high, docs)
+    single_zero = (docs == 0) & (high == 0)
+    return single_zero | ((low <= near_zero) & (high >= 10 * (low + 1)))
 
 
 @dataclass
@@ -117,6 +166,7 @@ class Recommendations:
     allocation: pd.DataFrame
     candidates: pd.DataFrame
     candidate_summary: pd.DataFrame
+    treatments: pd.DataFrame = None     # the allocation under each treatment of uncertain counts
     caveat: str = CAVEAT
 
 
@@ -124,13 +174,15 @@ def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None) 
     """Recommendations for every primary group in `classes` (Analysis.classes)."""
     opts = opts or RecommendOptions()
     prompts = run_query(con, "prompt_names")
-    per_class, allocs, cands = [], [], []
+    per_class, allocs, cands, treatments = [], [], [], []
     for k, df in classes.groupby(GROUP_KEYS, sort=True):
         key = AnalysisKey(*k)
         out = _class_recommendations(df.sort_values("class_index").reset_index(drop=True), prompts, opts)
         if out is None:
             continue
+        out, treated = out
         per_class.append(out)
+        treatments.append(treated)
         alloc = _allocation_rows(out, opts.budget)
         allocs.append(alloc)
         if len(alloc):
@@ -140,33 +192,75 @@ def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None) 
     per_class = pd.concat(per_class, ignore_index=True) if per_class else pd.DataFrame()
     allocation = pd.concat(allocs, ignore_index=True) if allocs else pd.DataFrame()
     cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame(columns=CANDIDATE_COLUMNS + ["model"])
-    return Recommendations(per_class, allocation, cand, _candidate_summary(allocation, cand, opts))
+    return Recommendations(per_class, allocation, cand, _candidate_summary(allocation, cand, opts),
+                           pd.concat(treatments, ignore_index=True) if treatments else pd.DataFrame())
 
 
-def _class_recommendations(df: pd.DataFrame, prompts: pd.DataFrame, opts: RecommendOptions) -> pd.DataFrame | None:
+def _class_recommendations(df: pd.DataFrame, prompts: pd.DataFrame, opts: RecommendOptions):
     """Per class of one analysis group: predictions after k examples, examples needed, the allocated
-    share of the budget, prompt advice and flags; None when the logit fit fails."""
+    share of the budget, prompt advice and flags, and the allocation under each treatment of uncertain
+    counts; None when the GLMM cannot be fitted."""
     try:
-        fit = logit_fit(log_docs(df["docs"]), df["correct"], df["n"])
-    except ValueError:
+        fit = glmm_fit(log_docs(df["docs"]), df["correct"], df["n"])
+    except (ValueError, np.linalg.LinAlgError):
         return None
     st = class_state(df["docs"], df["correct"], df["n"], fit)
-    goal = float(np.median(df["accuracy"])) if opts.target is None else opts.target
     out = df[GROUP_KEYS + ["class_index", "class_id", "name", "docs", "n", "correct", "accuracy", "ambiguous"]].copy()
     out["current_estimate"] = special.expit(st.eta0)
+    goal = float(np.median(out["current_estimate"])) if opts.target is None else opts.target
+    out["count_low"] = df.get("count_low", df["docs"]).fillna(df["docs"])
+    out["count_high"] = df.get("count_high", df["docs"]).fillna(df["docs"])
+    out["count_uncertain"] = uncertain_counts(out["docs"], out["count_low"], out["count_high"], opts.near_zero)
     for k in opts.ks:
         p, lo, hi = predict_after(st, k, opts.level)
         out[f"pred_k{k}"], out[f"pred_k{k}_lo"], out[f"pred_k{k}_hi"] = p, lo, hi
-    need, notes = examples_needed(st, goal, opts.extrapolation * float(df["docs"].max()))
-    out["target"], out["examples_needed"], out["reach_note"] = goal, need, notes
-    alloc = allocate(st, opts.budget)
+    k_max = max(opts.ks, default=0)
+    out["range_note"] = np.where(in_range(st, k_max), "", f"{BEYOND} after {k_max:,} more (the most frequent "
+                                                        f"class has {st.max_docs:,.0f} documents)")
+    need, notes = examples_needed(st, goal, opts.extrapolation * st.max_docs)
+    out["target"], out["target_scale"] = goal, "class estimate (GLMM posterior) vs target; default target: median estimate"
+    out["examples_needed"], out["reach_note"] = need, notes
+    treated = {t: _allocate_treated(df, fit, out["count_uncertain"].to_numpy(), t, opts) for t in UNCERTAIN_COUNT_TREATMENTS}
+    alloc = treated[opts.uncertain_counts]
     out["allocated"] = alloc
     p, lo, hi = predict_after(st, alloc, opts.level)
     out["pred_allocated"], out["pred_allocated_lo"], out["pred_allocated_hi"] = p, lo, hi
     out = _with_prompt_advice(out, prompts)
-    out["flag"] = np.where(out["ambiguous"], "ambiguous name: counts and accuracy may mix senses", "")
+    out["flag"] = ["; ".join(f for f, on in (("ambiguous name: counts and accuracy may mix senses", amb),
+                                             (UNCERTAIN, unc)) if on)
+                   for amb, unc in zip(out["ambiguous"], out["count_uncertain"])]
     out["caveat"] = CAVEAT
-    return out
+    return out, _treatment_rows(out, treated, opts)
+
+
+def _allocate_treated(df: pd.DataFrame, fit: GLMMFit, uncertain: np.ndarray, treatment: str,
+                      opts: RecommendOptions) -> np.ndarray:
+    """The budget split with uncertain counts taken as counted, at the top of their range (left out when
+    that is a lone zero), or left out."""
+    docs = df["docs"].to_numpy(float)
+    eligible = None
+    if treatment == "upper":
+        high = df.get("count_high", df["docs"]).fillna(df["docs"]).to_numpy(float)
+        docs = np.where(uncertain, high, docs)
+        eligible = ~(uncertain & (high == 0))     # a lone zero: nothing says what its count is
+    elif treatment == "exclude":
+        eligible = ~uncertain
+    st = class_state(docs, df["correct"], df["n"], fit, n_draws=2)
+    st.max_docs = float(df["docs"].max())
+    return allocate(st, opts.budget, eligible=eligible)
+
+
+def _treatment_rows(out: pd.DataFrame, treated: dict, opts: RecommendOptions) -> pd.DataFrame:
+    """Per treatment of uncertain counts: the share of the budget they take and the classes funded."""
+    unc = out["count_uncertain"].to_numpy()
+    rows = []
+    for t, alloc in treated.items():
+        rows.append({"model": out["model"].iloc[0], "mix": out["mix"].iloc[0], "treatment": t,
+                     "used": t == opts.uncertain_counts, "uncertain_classes": int(unc.sum()),
+                     "budget": opts.budget, "to_uncertain": int(alloc[unc].sum()),
+                     "share_to_uncertain": float(alloc[unc].sum() / max(alloc.sum(), 1)),
+                     "classes_funded": int((alloc > 0).sum())})
+    return pd.DataFrame(rows)
 
 
 def _with_prompt_advice(out: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
@@ -181,11 +275,11 @@ def _with_prompt_advice(out: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFram
 
 def _allocation_rows(out: pd.DataFrame, budget: int) -> pd.DataFrame:
     """The classes that got examples, most first, with the group's predicted mean before and after."""
-    a = out[out["allocated"] > 0][["model", "mix", "class_index", "name", "docs", "allocated",
+    a = out[out["allocated"] > 0][["model", "mix", "class_index", "name", "docs", "count_uncertain", "allocated",
                                    "accuracy", "pred_allocated", "pred_allocated_lo",
                                    "pred_allocated_hi", "flag"]].sort_values("allocated", ascending=False)
     return a.assign(budget=budget, mean_before=float(out["current_estimate"].mean()),
-                    mean_after=float(out["pred_allocated"].mean()))
+                    mean_after=float(np.nanmean(out["pred_allocated"])))
 
 
 def _candidate_summary(allocation: pd.DataFrame, cand: pd.DataFrame, opts: RecommendOptions) -> pd.DataFrame:

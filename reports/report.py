@@ -16,8 +16,9 @@ from classfreq.reports.html import render
 from classfreq.reports.recommend import CAVEAT, Recommendations, recommend
 from classfreq.reports.sections import DECLARATION, ReportContext, build_sections
 
-HEADLINE_COLUMNS = ["model", "dataset", "method", "mix", "n_classes", "share_zero", "spearman", "spearman_lo",
-                    "spearman_hi", "spearman_p", "spearman_superclass_lo", "spearman_superclass_hi", "superclasses"]
+HEADLINE_COLUMNS = ["model", "dataset", "method", "mix", "count_basis", "n_classes", "share_zero", "spearman",
+                    "spearman_lo", "spearman_hi", "spearman_p", "spearman_superclass_lo", "spearman_superclass_hi",
+                    "superclasses", "glmm_b", "glmm_b_lo", "glmm_b_hi", "logit_b"]
 
 
 def build_report(con, out_dir: str | Path, analysis: AnalysisOptions | None = None,

@@ -21,11 +21,14 @@ from classfreq.reports.html import Figure, Section, Table
 from classfreq.reports.keys import GROUP_KEYS
 from classfreq.reports.recommend import CAVEAT, Recommendations
 
-DECLARATION = ("Declared analysis: the PRIMARY test is each model against its own declared training mix, "
+DECLARATION = ("Declared analysis: the PRIMARY test is each model against its own declared training mix "
+               "(relevance-adjusted counts where every counted component has them, else raw counts), "
                "Spearman rho of per-class accuracy on log10(docs + 1) over all classes, one pre-declared "
-               "test per model (p unadjusted). Everything else (Kendall tau-b, Pearson r, docs > 0, other "
-               "count sources) is SECONDARY and Holm-corrected together. Intervals: seeded percentile "
-               "bootstrap, 95%.")
+               "test per model (p unadjusted). SECONDARY, Holm-corrected within one fixed family per model "
+               "(and dataset, method, prompt): Kendall tau-b, Pearson r, docs > 0 (when some class has zero "
+               "documents), the mix's raw counts and its alternative count sources; the family size is shown "
+               "beside each p. Tests against unrelated count sources are EXPLORATORY (p unadjusted). "
+               "Models without a declared mix enter no test. Intervals: seeded percentile bootstrap, 95%.")
 NO_MIX = "No training mix is declared (classfreq mix FILE)."
 
 
@@ -85,10 +88,11 @@ def headline_table(an: Analysis, notes: dict) -> pd.DataFrame:
         return pd.DataFrame()
     keys = GROUP_KEYS + ["role"]
     df = pd.DataFrame([_statistics_row(dict(zip(keys, k)), g) for k, g in an.tests.groupby(keys, sort=True)])
-    extra = an.summary.set_index(keys)[["n_classes", "share_zero", "mean_accuracy", "ols_b", "ols_b_lo", "ols_b_hi",
-                                        "logit_b", "logit_b_lo", "logit_b_hi", "logit_phi"]].reset_index()
+    extra = an.summary.set_index(keys).reindex(columns=[
+        "n_classes", "share_zero", "mean_accuracy", "ols_b", "ols_b_lo", "ols_b_hi", "logit_b", "logit_b_lo",
+        "logit_b_hi", "logit_phi", "glmm_b", "glmm_b_lo", "glmm_b_hi", "glmm_sigma"]).reset_index()
     df = df.merge(extra, on=keys, how="left")
-    for fit in ("ols", "logit"):
+    for fit in ("ols", "logit", "glmm"):
         df[f"{fit} slope [95%]"] = [_interval(b, lo, hi) for b, lo, hi in
                                     zip(df.pop(f"{fit}_b"), df.pop(f"{fit}_b_lo"), df.pop(f"{fit}_b_hi"))]
     df["coverage"] = [notes.get(m, f"single count source {m[len('source:'):]}" if str(m).startswith("source:") else "")
@@ -98,12 +102,23 @@ def headline_table(an: Analysis, notes: dict) -> pd.DataFrame:
 
 
 def _statistics_row(row: dict, tests: pd.DataFrame) -> dict:
+    """Each statistic with its interval and p; a secondary p is Holm-adjusted within its family, whose
+    size is shown beside it; docs>0 is left blank where it would repeat all classes (no zeros)."""
+    row["source_relation"] = tests["source_relation"].iloc[0]
     for subset in ("all", "docs>0"):
         for s in ("spearman", "kendall", "pearson"):
-            r = tests[(tests["subset"] == subset) & (tests["statistic"] == s)].iloc[0]
             tag = s if subset == "all" else f"{s} (docs>0)"
+            hit = tests[(tests["subset"] == subset) & (tests["statistic"] == s)]
+            if not len(hit):
+                row[tag] = "= all classes (no zero counts)"
+                continue
+            r = hit.iloc[0]
             row[tag] = _interval(r["estimate"], r["ci_lo"], r["ci_hi"])
-            row[f"p {tag}{' (Holm)' if r['test_role'] == 'secondary' else ''}"] = r["p_holm"]
+            if r["test_role"] == "secondary":
+                row[f"p {tag} (Holm)"] = r["p_holm"]
+                row[f"family {tag}"] = int(r["family_size"])
+            else:
+                row[f"p {tag}{' (exploratory, unadjusted)' if r['test_role'] == 'exploratory' else ''}"] = r["p"]
     return row
 
 
@@ -126,25 +141,70 @@ def headline_section(ctx: ReportContext) -> Section:
     if not len(an.summary):
         s.items.append("No accuracy rows join a declared mix yet: import accuracies and declare mixes first.")
         return s
-    s.items += [_headline_sentence(h) for h in an.summary[an.summary["role"] == "primary"].itertuples()]
+    s.items += [_headline_sentence(h, an.summary) for h in an.summary[an.summary["role"] == "primary"].itertuples()]
     s.items.append(Figure("headline", charts.headline(an.summary)))
     s.items.append(Table("headline", "Correlations with 95% bootstrap intervals and fits",
                          headline_table(an, ctx.mix_notes),
                          "Each row: one model against one count basis; 'coverage' says what of the mix has counts."))
+    s.items += _count_error_items(an)
+    if len(an.superclass_levels):
+        s.items.append(Table("superclass_levels", "Class dependence: WordNet superclasses by depth from the root",
+                             an.superclass_levels,
+                             "Per model: clusters at each depth, the OLS slope of accuracy on log10(docs + 1) "
+                             "within clusters (cluster fixed effects, cluster-robust 95% interval) and the share "
+                             "of the variance of accuracy between clusters (ICC). 'used': the depth of the "
+                             "superclass bootstrap."))
     s.items.append(Table("tests", "Every test (long format)", an.tests,
-                         "p_holm: Holm-adjusted over all secondary tests; the primary test is not adjusted."))
+                         "p_holm: Holm-adjusted within the test's family (family_size tests: one model's accuracies against "
+                         "its mix and the mix's alternative sources); the primary test is not adjusted; exploratory "
+                         "tests are not adjusted and belong to no family."))
     return s
 
 
-def _headline_sentence(h) -> str:
-    superclass = ""
+def _headline_sentence(h, summary: pd.DataFrame) -> str:
+    """One model's primary numbers; every figure names the model and the count basis it came from."""
+    who = f"{h.model} on {h.dataset} ({h.method})"
+    basis = "relevance-adjusted counts" if h.count_basis == "relevant" else "raw counts"
+    text = (f"{who} vs its own mix ({basis}): Spearman rho = {h.spearman:.3f} "
+            f"[95% CI {h.spearman_lo:.3f}, {h.spearman_hi:.3f}], p = {h.spearman_p:.2g} (pre-declared, 1 test), "
+            f"{h.n_classes} classes, {h.share_zero:.1%} with zero count; logit slope (binomial GLM, population "
+            f"average) {h.logit_b:.3f} [{h.logit_b_lo:.3f}, {h.logit_b_hi:.3f}] per decade of documents.")
+    if pd.notna(getattr(h, "glmm_b", np.nan)):
+        text += (f" {h.model}, logit-normal GLMM (the main bounded fit): class-level slope {h.glmm_b:.3f} "
+                 f"[{h.glmm_b_lo:.3f}, {h.glmm_b_hi:.3f}], between-class SD {h.glmm_sigma:.2f} on the logit scale.")
+    if h.count_basis == "relevant":
+        raw = summary[(summary["model"] == h.model) & (summary["dataset"] == h.dataset) &
+                      (summary["method"] == h.method) & (summary["source_relation"] == "own mix, raw counts")]
+        if len(raw):
+            r = raw.iloc[0]
+            text += (f" {h.model} on the same mix's raw counts: rho = {r['spearman']:.3f} "
+                     f"[{r['spearman_lo']:.3f}, {r['spearman_hi']:.3f}]; relevance-adjusted counts are primary.")
     if pd.notna(getattr(h, "spearman_superclass_lo", np.nan)):
-        superclass = (f" Resampling {int(h.superclasses)} WordNet superclasses instead of classes: rho interval "
-                      f"[{h.spearman_superclass_lo:.3f}, {h.spearman_superclass_hi:.3f}].")
-    return (f"{h.model} on {h.dataset} ({h.method}) vs its own mix: Spearman rho = {h.spearman:.3f} "
-            f"[95% CI {h.spearman_lo:.3f}, {h.spearman_hi:.3f}], p = {h.spearman_p:.2g}, "
-            f"{h.n_classes} classes, {h.share_zero:.1%} with zero count; logit slope "
-            f"{h.logit_b:.3f} [{h.logit_b_lo:.3f}, {h.logit_b_hi:.3f}] per decade of documents." + superclass)
+        text += (f" {h.model}, resampling {int(h.superclasses)} WordNet superclasses ({h.superclass_rule}) "
+                 f"instead of classes: rho interval [{h.spearman_superclass_lo:.3f}, {h.spearman_superclass_hi:.3f}].")
+    if pd.notna(getattr(h, "within_b", np.nan)):
+        text += (f" {h.model}, within {int(h.superclasses)} WordNet superclasses ({h.superclass_rule}): OLS slope "
+                 f"{h.within_b:.3f} [{h.within_b_lo:.3f}, {h.within_b_hi:.3f}]; {h.icc_between:.0%} of the variance "
+                 f"of accuracy lies between them.")
+    return text
+
+
+def _count_error_items(an: Analysis) -> list:
+    """Counter agreement and the errors-in-variables slopes (declared secondary), when there are counters."""
+    items = []
+    if len(an.counters):
+        items.append(Table("counters", "Count error: agreement between counters of the same documents", an.counters,
+                           "Per model's mix: Spearman rho between its primary counts and each other count of the same "
+                           "documents (raw vs relevance-adjusted, other published counters of the corpus); the share "
+                           "of classes in the rarest third by one and the most frequent third by the other; half the "
+                           "variance of the difference in log10(docs + 1) (the error variance of one counter)."))
+    if len(an.errors_in_variables):
+        items.append(Table("errors_in_variables", "Errors in variables (declared secondary): slopes corrected for count "
+                           "error", an.errors_in_variables,
+                           "Per model: the naive slope, SIMEX (added error, quadratic extrapolation to no error) and "
+                           "regression calibration with a second counter. Error variance from counter disagreement "
+                           "plus the count intervals."))
+    return items
 
 
 def scatter_section(ctx: ReportContext) -> Section | None:
@@ -157,8 +217,10 @@ def scatter_section(ctx: ReportContext) -> Section | None:
                for _, row in pearson.iterrows()}
     s = Section("scatter", "Accuracy vs frequency (per class)",
                 "Each point is a class; hover for its name and counts; drag to pan, scroll to zoom. "
-                "Lines: linear fit (OLS) and bounded logit fit (binomial GLM weighted by n) with 95% bands. "
-                "Colours mark classes outside binomial noise around the logit fit (Holm, 5%).", ctx.coverage_text)
+                "Lines: linear fit (OLS, HC3 band), bounded logit fit (binomial GLM weighted by n, population "
+                "average) and the main bounded fit, a logit-normal GLMM (the median class), with 95% bands. "
+                "Colours mark classes outside the GLMM's noise (binomial and between-class; Holm, 5%).",
+                ctx.coverage_text)
     s.items.append(Figure("scatter", charts.scatter(an.classes, an.curves, ctx.merged_notes)))
     if len(an.binned):
         s.items.append(Figure("binned", charts.binned(an.binned, r_class),
@@ -181,17 +243,18 @@ def long_tail_section(ctx: ReportContext) -> Section | None:
     return s
 
 
-CLASS_COLUMNS = ["model", "mix", "class_index", "class_id", "name", "docs", "n", "correct", "accuracy", "ols_fitted",
-                 "logit_fitted", "z_binomial", "p_binomial_holm", "outlier", "ambiguous"]
+CLASS_COLUMNS = ["model", "mix", "count_basis", "class_index", "class_id", "name", "docs", "count_low", "count_high",
+                 "n", "correct", "accuracy", "ols_fitted", "logit_fitted", "glmm_fitted", "class_estimate", "p_glmm_holm",
+                 "z_binomial", "p_binomial_holm", "outlier", "ambiguous"]
 
 
 def class_tables_section(ctx: ReportContext) -> Section | None:
     if not len(ctx.analysis.classes):
         return None
     s = Section("classes", "Per-class tables", "", ctx.coverage_text)
-    out = ctx.analysis.classes[CLASS_COLUMNS]
-    s.items.append(Table("outliers", "Outliers against binomial noise",
-                         out[out["outlier"] != ""].sort_values("z_binomial"),
+    out = ctx.analysis.classes.reindex(columns=CLASS_COLUMNS)
+    s.items.append(Table("outliers", "Outliers against the overdispersed model (logit-normal GLMM, per model)",
+                         out[out["outlier"] != ""].sort_values(["model", "p_glmm_holm"]),
                          "Frequent but inaccurate: often naming or ambiguity; rare but accurate: easy or "
                          "described by other words."))
     s.items.append(Table("per_class", "All classes of the primary analyses", out))
@@ -204,12 +267,21 @@ def recommendations_section(ctx: ReportContext) -> Section | None:
     rec = ctx.recommendations
     if rec is None or not len(rec.per_class):
         return None
-    s = Section("recommendations", "Recommendations (hypotheses)", CAVEAT, ctx.coverage_text)
+    s = Section("recommendations", "Recommendations (hypotheses)",
+                CAVEAT + " Per model, from its logit-normal GLMM (class-level slope); no prediction beyond the most "
+                "frequent class the fit has seen; intervals from a parametric bootstrap of the fit; the target is "
+                "compared with each class's estimate on the same scale (default: their median). Counts: "
+                "relevance-adjusted where the mix has them.", ctx.coverage_text)
     if len(rec.allocation):
         s.items.append(Figure("allocation", charts.allocation(rec.allocation)))
         gain = rec.allocation.groupby("model")[["budget", "mean_before", "mean_after"]].first().reset_index()
         s.items.append(Table("allocation_gain", "Predicted mean accuracy over all classes before/after the budget", gain))
         s.items.append(Table("allocation", "Budget allocation (greedy on marginal predicted gain)", rec.allocation))
+    if rec.treatments is not None and len(rec.treatments):
+        s.items.append(Table("uncertain_counts", "Classes with uncertain zero or near-zero counts: the allocation "
+                             "under each treatment", rec.treatments,
+                             "Per model: 'upper' counts them at the top of their count range, 'exclude' gives them "
+                             "nothing, 'as-counted' takes the count as it is; 'used' is the allocation above."))
     need = rec.per_class[rec.per_class["reach_note"] != "already at target"]
     cols = [c for c in rec.per_class.columns if c not in ("caveat", "labelset", "version", "dataset", "prompt", "scoring")]
     s.items.append(Table("examples_needed", "Classes below the target: examples needed, or not reachable",

@@ -3,7 +3,9 @@
 The bootstrap is part of the results' contract, so its resampling procedure is fixed:
 `rng = numpy.random.default_rng(seed)`; resampling classes draws `rng.integers(0, n, size=(B, n))`
 in one call; resampling superclasses (clusters) draws, for each of the B replicates in turn,
-`rng.integers(0, G, size=G)` cluster labels and concatenates their classes. A replicate whose
+`rng.integers(0, G, size=G)` cluster labels and concatenates their classes. The statistics of a
+replicate are computed from how often each class occurs in it (exactly those of the concatenated
+data), all replicates at once. A replicate whose
 statistic is undefined (e.g. constant docs) is left out and counted. Intervals are percentile
 intervals.
 """
@@ -39,14 +41,6 @@ def correlations(x, y) -> dict:
     return out
 
 
-def _rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (a * b).sum(axis=1) / den, np.nan)
-
-
 def resample_indices(n: int, n_boot: int, seed: int, groups=None) -> list[np.ndarray] | np.ndarray:
     """Bootstrap index sets: a (B, n) array for classes, or a list of arrays for clusters."""
     rng = np.random.default_rng(seed)
@@ -66,6 +60,17 @@ def _codes(groups) -> tuple[np.ndarray, np.ndarray]:
     return codes, uniques
 
 
+def resample_weights(n: int, n_boot: int, seed: int, groups=None) -> np.ndarray:
+    """The same draws as `resample_indices`, as a (B, n) array of how often each class was drawn."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, n, size=(n_boot, n))
+        return np.stack([np.bincount(row, minlength=n) for row in idx]).astype(float)
+    codes, uniques = _codes(groups)
+    G = len(uniques)
+    return np.stack([np.bincount(rng.integers(0, G, size=G), minlength=G)[codes] for _ in range(n_boot)]).astype(float)
+
+
 @dataclass
 class Interval:
     lo: float
@@ -75,28 +80,13 @@ class Interval:
 
 def bootstrap_intervals(x, y, n_boot: int = 1000, seed: int = 0, groups=None,
                         level: float = 0.95, which=STATS) -> dict[str, Interval]:
-    """Percentile bootstrap intervals of each statistic in `which` (see the module doc)."""
+    """Percentile bootstrap intervals of each statistic in `which` (see the module doc).
+
+    A replicate is computed from the multiplicity of each class in it (how often it, or its cluster,
+    was drawn), which gives the statistics of the resampled data exactly, for all replicates at once."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    idx = resample_indices(len(x), n_boot, seed, groups)
-    values = {s: np.full(n_boot, np.nan) for s in which}
-    if isinstance(idx, np.ndarray):  # class resampling: vectorised Pearson and Spearman
-        xb, yb = x[idx], y[idx]
-        if "pearson" in which:
-            values["pearson"] = _rowwise_pearson(xb, yb)
-        if "spearman" in which:
-            values["spearman"] = _rowwise_pearson(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
-        if "kendall" in which:
-            for b in range(n_boot):
-                values["kendall"][b] = _kendall(xb[b], yb[b])
-    else:
-        for b, ix in enumerate(idx):
-            xs, ys = x[ix], y[ix]
-            if "pearson" in which:
-                values["pearson"][b] = _rowwise_pearson(xs[None], ys[None])[0]
-            if "spearman" in which:
-                values["spearman"][b] = _rowwise_pearson(stats.rankdata(xs)[None], stats.rankdata(ys)[None])[0]
-            if "kendall" in which:
-                values["kendall"][b] = _kendall(xs, ys)
+    w = resample_weights(len(x), n_boot, seed, groups)
+    values = weighted_statistics(x, y, w, which)
     alpha = (1 - level) / 2
     out = {}
     for s, v in values.items():
@@ -109,10 +99,67 @@ def bootstrap_intervals(x, y, n_boot: int = 1000, seed: int = 0, groups=None,
     return out
 
 
-def _kendall(a, b) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return np.nan
-    return float(stats.kendalltau(a, b, variant="b").statistic)
+def weighted_statistics(x, y, w: np.ndarray, which=STATS) -> dict[str, np.ndarray]:
+    """Pearson r, Spearman rho and Kendall tau-b of the data in which class i appears w[b, i] times,
+    for every row b of w; NaN where a resample has constant x or y."""
+    gx, gy = _ValueGroups(x, w), _ValueGroups(y, w)
+    valid = (gx.distinct_drawn() > 1) & (gy.distinct_drawn() > 1)
+    out = {}
+    if "pearson" in which:
+        out["pearson"] = _weighted_pearson(np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape), w)
+    if "spearman" in which:
+        out["spearman"] = _weighted_pearson(gx.midranks(), gy.midranks(), w)
+    if "kendall" in which:
+        out["kendall"] = _weighted_kendall(x, y, w, gx.tied_pairs(), gy.tied_pairs())
+    return {s: np.where(valid, v, np.nan) for s, v in out.items()}
+
+
+class _ValueGroups:
+    """The distinct values of one variable and, per resample, how many draws each received."""
+
+    def __init__(self, v: np.ndarray, w: np.ndarray):
+        order = np.argsort(v, kind="stable")
+        sorted_v = v[order]
+        starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
+        self.inverse = np.empty(len(v), dtype=int)
+        self.inverse[order] = np.cumsum(np.r_[True, sorted_v[1:] != sorted_v[:-1]]) - 1
+        self.weight = np.add.reduceat(w[:, order], starts, axis=1)       # (B, distinct values)
+
+    def distinct_drawn(self) -> np.ndarray:
+        return (self.weight > 0).sum(axis=1)
+
+    def midranks(self) -> np.ndarray:
+        """The rank each class's value gets in the resampled data (ties, and copies, share a midrank)."""
+        before = np.cumsum(self.weight, axis=1) - self.weight
+        return (before + (self.weight + 1) / 2)[:, self.inverse]
+
+    def tied_pairs(self) -> np.ndarray:
+        return (self.weight * (self.weight - 1) / 2).sum(axis=1)
+
+
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    total = w.sum(axis=1, keepdims=True)
+    a = a - (w * a).sum(axis=1, keepdims=True) / total
+    b = b - (w * b).sum(axis=1, keepdims=True) / total
+    den = np.sqrt((w * a * a).sum(axis=1) * (w * b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (w * a * b).sum(axis=1) / den, np.nan)
+
+
+def _weighted_kendall(x: np.ndarray, y: np.ndarray, w: np.ndarray, ties_x: np.ndarray, ties_y: np.ndarray,
+                      chunk: int = 2048) -> np.ndarray:
+    """Kendall tau-b of every resample: (C - D) / sqrt((n0 - n1)(n0 - n2)), pairs counted with weights;
+    copies of one class are tied in both x and y. Chunked so memory stays n x chunk."""
+    cd = np.zeros(w.shape[0])
+    for start in range(0, len(x), chunk):
+        sl = slice(start, start + chunk)
+        sign = np.sign(x[:, None] - x[None, sl]) * np.sign(y[:, None] - y[None, sl])   # n x chunk
+        cd += ((w @ sign) * w[:, sl]).sum(axis=1)
+    total = w.sum(axis=1)
+    n0 = total * (total - 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((n0 - ties_x) * (n0 - ties_y))
+        return np.where(den > 0, cd / 2 / den, np.nan)
 
 
 def holm(pvalues) -> np.ndarray:

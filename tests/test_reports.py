@@ -15,7 +15,7 @@ from classfreq.queries.runner import run_query
 from classfreq.reports import recommend as R
 from classfreq.reports.analysis import run_analysis, superclasses
 from classfreq.reports.configs import AnalysisOptions, RecommendOptions
-from classfreq.reports.fits import binned_means, logit_fit, ols_fit
+from classfreq.reports.fits import binned_means, glmm_fit, logit_fit, ols_fit
 from classfreq.reports.stats import bootstrap_intervals, holm, log_docs, resample_indices
 
 
@@ -74,11 +74,48 @@ def test_primary_is_declared_and_secondaries_are_holm_corrected(analysis):
     prim = t[t.test_role == "primary"]
     assert len(prim) == 3 and set(prim.statistic) == {"spearman"} and set(prim.subset) == {"all"}
     assert (prim["p_holm"] == prim["p"]).all()
+    # issue 9 part 4 changed this statistic: Holm runs within one family per model (its mix and the
+    # mix's alternative sources), no longer over every model against every source together
     sec = t[t.test_role == "secondary"]
-    np.testing.assert_allclose(sec["p_holm"].to_numpy(), holm(sec["p"].to_numpy()), equal_nan=True)
+    for _, fam in sec.groupby("model"):
+        np.testing.assert_allclose(fam["p_holm"].to_numpy(), holm(fam["p"].to_numpy()), equal_nan=True)
+        assert (fam["family_size"] == np.isfinite(fam["p"]).sum()).all()
     # secondary analyses cover the other count sources but not the one already in the mix
     assert set(t[t.role == "secondary"]["mix"]) == {"source:imported:bethgelab:cc3m:lemmatized",
                                                     "source:ours:tiny_web:default:all"}
+    # neither is a LAION-400M count: exploratory, outside the family, p unadjusted
+    assert (t.loc[t.role == "secondary", "test_role"] == "exploratory").all()
+    assert t.loc[t.test_role == "exploratory", "p_holm"].isna().all()
+
+
+def test_an_unrelated_model_changes_no_reported_p_value(tmp_path, shared):
+    """Issue 9 part 4: the Holm family is fixed by the declared mixes; a model without one (and a
+    probe evaluation of a declared model, a separate family) leaves every existing p-value as it was."""
+    con = W.build(tmp_path / "w.duckdb", shared)
+    try:
+        opts = AnalysisOptions(n_boot=100, seed=1)
+        before = run_analysis(con, opts).tests
+        W.write_accuracies(con, shared, models=["RN50_yfcc15m"])
+        probe = run_query(con, "frequency_accuracy", {"model": "ViT-B-32_laion400m"})
+        rows = con.execute("SELECT * FROM accuracy WHERE model = 'ViT-B-32_laion400m'").df()
+        rows = rows.assign(method="probe", dataset="imagewikiqa", accuracy=rows["accuracy"].to_numpy()[::-1])
+        con.register("_p", rows)
+        con.execute("INSERT INTO accuracy BY NAME SELECT * FROM _p")
+        after = run_analysis(con, opts).tests
+    finally:
+        con.close()
+    assert len(probe) == 1000 and "RN50_yfcc15m" not in set(after["model"])
+    keys = ["model", "dataset", "method", "mix", "subset", "statistic"]
+    both = before.merge(after, on=keys, suffixes=("", "_after"))
+    assert len(both) == len(before) and len(after) > len(before)   # the probe adds its own family
+    np.testing.assert_array_equal(both["p_holm"].to_numpy(), both["p_holm_after"].to_numpy())
+    np.testing.assert_array_equal(both["family_size"].to_numpy(), both["family_size_after"].to_numpy())
+
+
+def test_the_docs_subset_is_dropped_where_it_repeats_all_classes():
+    from classfreq.reports.analysis import _subsets
+    assert _subsets(np.array([0, 3, 5])) == ("all", "docs>0")
+    assert _subsets(np.array([1, 3, 5])) == ("all",)
 
 
 def test_holm_against_the_definition():
@@ -149,7 +186,15 @@ def test_ols_against_linregress_and_logit_against_direct_likelihood(direct):
     assert o.b == pytest.approx(lr.slope) and o.se_b == pytest.approx(lr.stderr)
     assert o.a == pytest.approx(lr.intercept) and o.se_a == pytest.approx(lr.intercept_stderr)
     t = stats.t.ppf(0.975, len(x) - 2)
-    assert o.ci()["b"][1] == pytest.approx(lr.slope + t * lr.stderr)
+    # issue 9 part 5 changed the interval: HC3 robust standard errors (hat matrix from its definition)
+    X = np.column_stack([np.ones_like(x), x])
+    H = X @ np.linalg.pinv(X)
+    e = acc - H @ acc
+    XtX_inv = np.linalg.inv(X.T @ X)
+    hc3 = XtX_inv @ X.T @ np.diag(e ** 2 / (1 - np.diag(H)) ** 2) @ X @ XtX_inv
+    assert o.se_b_hc3 == pytest.approx(np.sqrt(hc3[1, 1]), rel=1e-9)
+    assert o.ci()["b"][1] == pytest.approx(lr.slope + t * np.sqrt(hc3[1, 1]))
+    assert o.se_b_hc3 != pytest.approx(lr.stderr, rel=1e-3)
 
     g = logit_fit(x, correct, n)
     assert g.converged
@@ -192,39 +237,70 @@ def test_binned_means_and_sensitivity(analysis, direct):
         assert s.loc[off, "pearson"] == pytest.approx(stats.pearsonr(np.log10(docs + off), acc).statistic)
 
 
-def test_outliers_are_judged_against_binomial_noise(analysis):
+def test_outliers_are_judged_against_the_overdispersed_model(analysis):
+    """Issue 9 part 1 changed the judgement: outliers are judged against the GLMM (binomial noise and
+    the between-class spread); the pure-binomial p stays as a descriptive column."""
     c = analysis.classes[analysis.classes.model == "ViT-B-32_laion400m"]
     row = c.iloc[int(np.argmin(c["z_binomial"]))]
     p_exp = stats.binomtest(int(row["correct"]), 50, row["logit_fitted"]).pvalue
     assert row["p_binomial"] == pytest.approx(p_exp)
-    assert row["outlier"] in ("frequent but inaccurate", "below fit")
+    low = c.iloc[int(np.argmin(c["p_glmm"] + 2 * (c["class_estimate"] > c["glmm_fitted"])))]
+    assert low["outlier"] in ("frequent but inaccurate", "below fit", "")
     flagged = c[c.outlier != ""]
-    assert (flagged["p_binomial_holm"] < 0.05).all()
-    assert (c.loc[c.outlier == "", "p_binomial_holm"] >= 0.05).all()
+    assert (flagged["p_glmm_holm"] < 0.05).all()
+    assert (c.loc[c.outlier == "", "p_glmm_holm"] >= 0.05).all()
+    # fewer classes leave the overdispersed model's noise than leave pure binomial noise
+    assert len(flagged) < (c["p_binomial_holm"] < 0.05).sum()
 
 
 def test_recommendation_math(direct):
+    """Issue 9 parts 1-2: the GLMM's class-level slope and posterior class logits, no prediction past
+    the most frequent class, intervals from a parametric bootstrap of the fit, target on one scale."""
     docs, acc, correct = direct
     n = np.full_like(docs, 50)
-    fit = logit_fit(log_docs(docs), correct, n)
+    fit = glmm_fit(log_docs(docs), correct, n)
     st = R.class_state(docs, correct, n, fit)
     p0, _, _ = R.predict_after(st, 0)
     p1, lo, hi = R.predict_after(st, 10_000)
-    assert np.all(p1 >= p0) and np.all((lo <= p1) & (p1 <= hi))
+    seen = docs + 10_000 <= docs.max()
+    assert np.isnan(p1[~seen]).all() and np.isfinite(p1[seen]).all() and (~seen).any()
+    assert np.all(p1[seen] >= p0[seen]) and np.all((lo[seen] <= p1[seen]) & (p1[seen] <= hi[seen]))
     np.testing.assert_allclose(p0, special.expit(st.eta0))
+    # the interval carries the fit's uncertainty: wider than the class's own posterior alone
+    # (the same parametric bootstrap, same seed, with the fit's parameters held at their estimates)
+    fixed = type(fit)(**{**fit.__dict__, "cov": np.zeros((3, 3))})
+    own = R.class_state(docs, correct, n, fixed)
+    own.fit = fit
+    _, lo_own, hi_own = R.predict_after(own, 10_000)
+    assert np.nanmean(hi - lo) > np.nanmean(hi_own - lo_own)
     target = float(np.median(acc))
     need, notes = R.examples_needed(st, target, max_docs=1e12)
     ok = np.isfinite(need) & (need > 0)
     assert ok.any()
-    p_need, _, _ = R.predict_after(st, np.where(ok, need, 0))
+    unbounded = R.ClassState(st.docs, st.eta0, st.var0, fit)     # the arithmetic, without the range limit
+    p_need, _, _ = R.predict_after(unbounded, np.where(ok, need, 0))
     assert np.all(p_need[ok] >= target - 1e-9)
-    p_less, _, _ = R.predict_after(st, np.where(ok, np.maximum(need - 1, 0), 0))
+    p_less, _, _ = R.predict_after(unbounded, np.where(ok, np.maximum(need - 1, 0), 0))
     assert np.all(p_less[ok & (need > 1)] < target)
-    capped, notes2 = R.examples_needed(st, target, max_docs=10 * docs.max())
+    capped, notes2 = R.examples_needed(st, target, max_docs=docs.max())
     assert any(R.NOT_REACHABLE in s for s in notes2) == bool(np.isnan(capped).any())
-    flat = R.ClassState(st.docs, st.eta0, st.var0, type(fit)(**{**fit.__dict__, "b": -0.1}))
+    assert np.nanmax(capped + docs) <= docs.max() and any(R.BEYOND in s for s in notes2)
+    # one scale: 'already at target' exactly where the class estimate is at or above the target
+    at = np.array([s == "already at target" for s in notes2])
+    np.testing.assert_array_equal(at, special.expit(st.eta0) >= target)
+    flat = R.ClassState(st.docs, st.eta0, st.var0, type(fit)(**{**fit.__dict__, "b": -0.1}), st.max_docs)
     _, notes3 = R.examples_needed(flat, target, 1e12)
     assert all(s == "already at target" or R.NOT_REACHABLE in s for s in notes3)
+
+
+def test_uncertain_counts_and_excluded_classes():
+    docs, low, high = np.array([0, 0, 3, 3, 500]), np.array([0, 0, 3, 1, 400]), np.array([0, 900, 3, 80, 5000])
+    assert R.uncertain_counts(docs, low, high, near_zero=10).tolist() == [True, True, False, True, False]
+    fit = logit_fit(np.array([0, 1, 2, 3, 4.0]), np.array([10, 20, 30, 40, 45]), np.full(5, 50))
+    st = R.ClassState(np.array([0.0, 10, 100, 1000]), np.array([-1.0, 0.0, 0.5, 2.0]), np.zeros(4), fit, 1000.0)
+    alloc = R.allocate(st, 400, step=10, eligible=[False, True, True, True])
+    assert alloc[0] == 0 and alloc[3] == 0                  # excluded; already at the most frequent class
+    assert (alloc + st.docs <= 1000).all() and alloc.sum() == 400
 
 
 def test_greedy_allocation_spends_the_budget_on_the_largest_gains():
@@ -256,6 +332,16 @@ def test_recommend_end_to_end_candidates_and_advice(wh, analysis, tmp_path):
         "prompt with 'computer mouse' (7 docs) rather than 'mouse' (ambiguous, not counted)"
     assert R._prompt_advice("tinca tinca", 3, 0.0, "tench").endswith("rather than 'tench' (0 docs)")
     assert pc.loc[pc.class_index == 744, "flag"].str.startswith("ambiguous").all()
+    # issue 9 part 2: uncertain zero counts are marked and the allocation is shown under each treatment
+    zero = pc[pc.docs == 0]
+    assert len(zero) and zero["count_uncertain"].all() and zero["flag"].str.contains("count uncertain").all()
+    tr = rec.treatments.set_index(["model", "treatment"])
+    assert set(rec.treatments["treatment"]) == {"upper", "exclude", "as-counted"}
+    assert (tr.xs("exclude", level="treatment")["to_uncertain"] == 0).all()
+    assert (tr.xs("upper", level="treatment")["to_uncertain"] == 0).all()   # lone zeros: one counter here
+    assert (tr.xs("upper", level="treatment")["used"]).all()
+    assert (tr.xs("as-counted", level="treatment")["to_uncertain"] > 0).any()
+    assert (pc["allocated"] + pc["docs"] <= pc.groupby("model")["docs"].transform("max")).all()
     alloc = pd.DataFrame({"class_index": [0, 1], "allocated": [2, 1]})
     cand = R.candidates(wh, "ViT-B-32_laion400m", alloc, oversample=2.0, top_k=3)
     assert cand.groupby("class_index").size().to_dict() == {0: 3, 1: 2}   # min(ceil(2*2), 3), ceil(1*2)
@@ -334,7 +420,8 @@ def test_primary_groups_also_get_a_superclass_interval(analysis, wh):
     g = superclasses(df["hypernyms"], df["class_index"])
     iv = bootstrap_intervals(log_docs(df["docs"].to_numpy()), df["accuracy"].to_numpy(), n_boot=200, seed=7,
                              groups=g, which=("spearman",))["spearman"]
-    assert s["superclasses"] == 100   # the fixture's hypernyms: index // 10
+    assert s["superclasses"] == 100   # the fixture's hypernyms: index // 10 (depth 2, the default: 100 clusters)
+    assert s["superclass_rule"] == "depth 2 from the root"
     assert s["spearman_superclass_lo"] == pytest.approx(iv.lo) and s["spearman_superclass_hi"] == pytest.approx(iv.hi)
 
 
@@ -355,3 +442,59 @@ def test_headline_table_keeps_label_set_versions_apart(analysis):
     assert len(v2) == len(one) and (v2["spearman"] == "0.500 [0.400, 0.600]").all()
     v1 = head[head["version"] == W.VERSION].reset_index(drop=True)
     assert (v1["spearman"].to_numpy() == one["spearman"].to_numpy()).all()
+
+
+def write_judged_source(con, shared, source="web_judged", share=0.6):
+    """An 'ours' source over all classes (docs from the published CC3M counts) whose run was relevance
+    judged: docs_relevant_* filled directly, as the relevance stage writes them."""
+    from classfreq.queries.warehouse import record_run, replace_rows, utcnow
+    counts = list(json.loads((shared / "reference/bethgelab/imagenet_cc3m_lemmatized_search_counts.json")
+                             .read_text()).values())
+    run_id = f"count-{source}"
+    record_run(con, run_id, "count", utcnow(), inputs={"paths": ["x"]}, options={"mode": "default"},
+               labelset=W.LABELSET, labelset_version=W.VERSION)
+    docs = np.array(counts, float)
+    rel_share = np.where(np.arange(len(docs)) % 2 == 0, share, 1.0)   # every other class: all relevant
+    cc = pd.DataFrame({"run_id": run_id, "source": source, "mode": "default", "role": "all",
+                       "labelset": W.LABELSET, "version": W.VERSION, "class_index": range(len(docs)),
+                       "docs": docs.astype(int), "docs_clean": docs.astype(int), "mentions": docs.astype(int),
+                       "relevance_judge": "fast", "relevance_judged": 50, "relevance_p_mean": rel_share,
+                       "relevant_share": rel_share, "relevant_share_lo": rel_share * 0.8,
+                       "relevant_share_hi": np.minimum(1, rel_share * 1.2), "docs_relevant_est": docs * rel_share,
+                       "docs_relevant_lo": docs * rel_share * 0.8, "docs_relevant_hi": docs * np.minimum(1, rel_share * 1.2)})
+    cc = cc[cc["docs"] > 0]       # classes never matched have no row: the view gives them 0
+    replace_rows(con, "class_counts", cc, {"run_id": run_id})
+    return docs, rel_share
+
+
+def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_path, shared):
+    """Issue 8 in the report: a mix whose counted component was relevance judged is analysed on the
+    adjusted counts (primary), on the raw ones beside it, and the recommendations use the adjusted."""
+    from classfreq.queries.mixes import read_mix_file, write_mixes
+    from classfreq.reports.sections import ReportContext, headline_section
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
+    try:
+        docs, share = write_judged_source(con, shared)
+        mf = tmp_path / "judged.yaml"
+        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
+                      "    source: ours:web_judged:default:all\n")
+        write_mixes(con, read_mix_file(mf))
+        src = run_query(con, "class_frequency", {"count_key": "ours:web_judged:default:all:relevant"})
+        np.testing.assert_allclose(src.sort_values("class_index")["docs_est"].to_numpy(), docs * share)
+        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
+        rec = R.recommend(con, an.classes, RecommendOptions(budget=1000))
+        head = headline_section(ReportContext(con, an, rec))
+    finally:
+        con.close()
+    s = an.summary.set_index("source_relation")
+    assert s.loc["own mix", "count_basis"] == "relevant" and s.loc["own mix", "role"] == "primary"
+    assert s.loc["own mix, raw counts", "count_basis"] == "raw"
+    y = an.classes.sort_values("class_index")["accuracy"].to_numpy()
+    assert s.loc["own mix", "spearman"] == pytest.approx(stats.spearmanr(np.log10(docs * share + 1), y).statistic)
+    assert s.loc["own mix, raw counts", "spearman"] == pytest.approx(stats.spearmanr(np.log10(docs + 1), y).statistic)
+    t = an.tests
+    assert set(t.loc[t.source_relation == "own mix, raw counts", "test_role"]) == {"secondary"}
+    text = " ".join(i for i in head.items if isinstance(i, str))
+    assert "relevance-adjusted counts are primary" in text and "ViT-B-16_laion400m on the same mix's raw counts" in text
+    np.testing.assert_allclose(rec.per_class.sort_values("class_index")["docs"].to_numpy(), docs * share)
+    assert len(an.counters) and (an.counters["other_source"].str.contains("raw")).any()

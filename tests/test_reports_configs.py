@@ -66,9 +66,10 @@ def test_report_config_validation_is_one_sentence():
 
 def test_report_options_table_keeps_its_rows():
     """The report's 'This report's options' table lists the analysis options in this order."""
+    # issue 9 part 5 added superclass_depth (clusters by depth from the root)
     assert list(AnalysisOptions().as_dict()) == ["n_boot", "seed", "bootstrap_unit", "superclass_level",
-                                                 "secondary_sources", "models", "labelset", "version", "level",
-                                                 "bins", "outlier_alpha"]
+                                                 "superclass_depth", "secondary_sources", "models", "labelset",
+                                                 "version", "level", "bins", "outlier_alpha"]
 
 
 def test_demo_config(tmp_path):

@@ -1,0 +1,118 @@
+"""Count error as part of the analysis: how far counters of the same documents agree, and the
+errors-in-variables correction of the slopes (a declared SECONDARY analysis).
+
+Two counters of one corpus are two noisy measurements x1, x2 of the same log frequency. With
+independent errors of equal variance, var(x1 - x2) = 2 sigma_u^2 gives the error variance of the
+primary's x; a count interval (sampling, relevance) adds its own variance ((log10(hi+1) -
+log10(lo+1)) / 3.92)^2. SIMEX (simulation-extrapolation): add extra error of variance lambda
+sigma_u^2 for lambda in LAMBDAS, refit, and extrapolate the slope quadratically to lambda = -1 (no
+error). Regression calibration: the slope divided by the reliability cov(x1, x2) / var(x1).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from classfreq.reports.fits import logit_fit, ols_fit
+from classfreq.reports.keys import FAMILY_KEYS
+from classfreq.reports.stats import log_docs
+
+LAMBDAS = (0.0, 0.5, 1.0, 1.5, 2.0)
+SIMEX_REPLICATES = 50
+TERCILES = ("tail", "middle", "head")
+
+
+def counter_agreement(primary: pd.DataFrame, other: pd.DataFrame, label: str) -> dict:
+    """Spearman rho between two counts of the same classes, and the share of classes that are in the
+    tail (rarest third) by one and the head (most frequent third) by the other."""
+    both = primary[["class_index", "docs"]].merge(other[["class_index", "docs"]], on="class_index",
+                                                  suffixes=("", "_other"))
+    a, b = both["docs"].to_numpy(float), both["docs_other"].to_numpy(float)
+    ta, tb = _tercile(a), _tercile(b)
+    return {"other_source": label, "classes": len(both),
+            "spearman_counts": float(stats.spearmanr(a, b).statistic) if np.ptp(a) and np.ptp(b) else np.nan,
+            "share_tail_head_swapped": float(np.mean(((ta == 0) & (tb == 2)) | ((ta == 2) & (tb == 0)))),
+            "share_other_tercile": float(np.mean(ta != tb)),
+            "error_var_log10": float(np.var(log_docs(a) - log_docs(b), ddof=1) / 2)}
+
+
+def _tercile(v: np.ndarray) -> np.ndarray:
+    ranks = stats.rankdata(v) / len(v)
+    return np.digitize(ranks, [1 / 3, 2 / 3], right=True)
+
+
+def interval_error_var(docs_lo, docs_hi) -> float:
+    """Mean variance of log10(docs + 1) implied by the count intervals (95%, normal on the log scale)."""
+    lo, hi = np.asarray(docs_lo, float), np.asarray(docs_hi, float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if not ok.any():
+        return 0.0
+    return float(np.mean(((log_docs(hi[ok]) - log_docs(lo[ok])) / (2 * 1.96)) ** 2))
+
+
+def simex_slope(x, fit_slope, error_var: float, seed: int = 0, lambdas=LAMBDAS,
+                replicates: int = SIMEX_REPLICATES) -> dict:
+    """SIMEX estimate of the slope fitted by fit_slope(x) when x carries error of variance error_var."""
+    x = np.asarray(x, float)
+    rng = np.random.default_rng(seed)
+    means = []
+    for lam in lambdas:
+        if lam == 0:
+            means.append(fit_slope(x))
+            continue
+        sims = [fit_slope(x + np.sqrt(lam * error_var) * rng.standard_normal(len(x))) for _ in range(replicates)]
+        means.append(float(np.mean(sims)))
+    coef = np.polyfit(lambdas, means, 2)
+    return {"naive": float(means[0]), "simex": float(np.polyval(coef, -1.0)),
+            "path": dict(zip(map(float, lambdas), map(float, means)))}
+
+
+def reliability_slope(naive: float, x1, x2) -> float:
+    """Regression calibration with a second counter: naive slope / (cov(x1, x2) / var(x1))."""
+    x1, x2 = np.asarray(x1, float), np.asarray(x2, float)
+    reliability = np.cov(x1, x2)[0, 1] / np.var(x1, ddof=1)
+    return float(naive / reliability) if reliability > 0 else np.nan
+
+
+def count_error_tables(data: pd.DataFrame, same_documents: tuple[str, ...], seed: int = 0
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per set of accuracies: its primary counts against every other count of the same documents
+    (agreement), and the errors-in-variables slopes (OLS and population-average logit)."""
+    agree, eiv = [], []
+    primary = data[data["role"] == "primary"]
+    for key, prim in primary.groupby(FAMILY_KEYS, dropna=False):
+        prim = prim.sort_values("class_index")
+        info = dict(zip(FAMILY_KEYS, key)) | {"mix": prim["mix"].iloc[0], "count_basis": prim["count_basis"].iloc[0]}
+        fam = data[(data[FAMILY_KEYS] == pd.Series(key, index=FAMILY_KEYS)).all(axis=1)]
+        others = fam[(fam["role"] != "primary") & fam["source_relation"].isin(same_documents)]
+        rows = [info | counter_agreement(prim, g, f"{m} ({b})")
+                for (m, b), g in others.groupby(["mix", "count_basis"])]
+        agree += rows
+        eiv += _eiv_rows(info, prim, others, rows, seed)
+    return pd.DataFrame(agree), pd.DataFrame(eiv)
+
+
+def _eiv_rows(info: dict, prim: pd.DataFrame, others: pd.DataFrame, agreement: list[dict], seed: int) -> list[dict]:
+    x = log_docs(prim["docs"].to_numpy())
+    counter_var = float(np.mean([r["error_var_log10"] for r in agreement])) if agreement else 0.0
+    error_var = counter_var + interval_error_var(prim["docs_lo"], prim["docs_hi"])
+    if error_var <= 0 or len(x) < 3 or np.ptp(x) == 0:
+        return []
+    y, c, n = prim["accuracy"].to_numpy(), prim["correct"].to_numpy(), prim["n"].to_numpy()
+    fits = {"OLS slope": lambda xs: ols_fit(xs, y).b,
+            "logit slope (binomial GLM, population average)": lambda xs: logit_fit(xs, c, n).b}
+    second = None
+    if len(others):
+        first = others.groupby(["mix", "count_basis"]).ngroup() == 0
+        second = prim[["class_index"]].merge(others[first][["class_index", "docs"]], on="class_index", how="left")
+    rows = []
+    for name, fit in fits.items():
+        s = simex_slope(x, fit, error_var, seed=seed)
+        rc = np.nan
+        if second is not None and second["docs"].notna().all():
+            rc = reliability_slope(s["naive"], x, log_docs(second["docs"].to_numpy()))
+        rows.append(info | {"slope": name, "naive": s["naive"], "simex": s["simex"], "regression_calibration": rc,
+                            "error_var_log10": error_var, "from_counters": counter_var,
+                            "counters": len(agreement)})
+    return rows
