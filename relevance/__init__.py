@@ -4,9 +4,10 @@
     judge = load_judge("imagenet1k", variant="full")     # once per process / Spark Python worker
     p = judge.score(texts, class_indexes, forms)          # p_relevant per pair (numpy)
 
-Modules: locate (where the form matched), syntax (spaCy), senses (WordNet sense tables, shipped
-per label set), embed (MiniLM), features, judge (combiner + API), train / evaluate / report
-(fitting and grouped cross-validation), estimate (Rogan–Gladen shares, seeded sampler), cli.
+Modules: locate (where the form matched), syntax (spaCy), surface (token rules, no parser), senses
+(WordNet sense tables, shipped per label set), embed (MiniLM, and its word-piece vectors alone),
+features, judge (combiner + API), train / evaluate / report (fitting and grouped cross-validation),
+estimate (Rogan–Gladen shares, seeded sampler), cli.
 """
 from classfreq.relevance.estimate import JudgeErrors, ShareEstimate, relevant_share, sample_doc_ids, sample_key
 from classfreq.relevance.judge import Judge, Models, load_judge

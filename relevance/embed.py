@@ -74,3 +74,39 @@ class CachedEmbedder:
         if not texts:
             return np.zeros((0, self.embedder.dim), np.float32)
         return np.stack([self.cache[t] for t in texts])
+
+
+class StaticEmbedder:
+    """MiniLM's input word-piece vectors averaged: a bag-of-words embedding that needs neither
+    torch nor a forward pass (safetensors and tokenizers read the same installed files), for the
+    judge variants that must be fast. Glosses are cached per text."""
+
+    LAST_SPECIAL_ID = 998   # ids up to here are [PAD], [unused*], [UNK], [CLS], [SEP], [MASK]
+
+    def __init__(self):
+        safetensors_numpy = require("safetensors.numpy", extra="models", package="safetensors")
+        tokenizers = require("tokenizers", extra="models")
+        folder = model_dir()
+        weights = safetensors_numpy.load_file(str(folder / "model.safetensors"))
+        self.table = weights["embeddings.word_embeddings.weight"].astype(np.float32)
+        self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.dim = int(self.table.shape[1])
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
+            ids = [j for j in encoding.ids if j > self.LAST_SPECIAL_ID]
+            if ids:
+                vector = self.table[ids].mean(axis=0)
+                out[i] = vector / (np.linalg.norm(vector) or 1.0)
+        return out
+
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self.cache})
+        if missing:
+            for text, vector in zip(missing, self.encode(missing)):
+                self.cache[text] = vector
+        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)

@@ -4,8 +4,8 @@ recall of `yes` pairs, and per source the judged relevant share against the labe
 The judge's rows come from grouped cross-validation (folds split by class); the baselines are
 fixed rules and need no fitting:
 * string matching: every matched pair is relevant;
-* spaCy-only: relevant when the match is a noun heading its phrase, not inside a named entity,
-  not capitalised mid-caption and not followed by a model number;
+* spaCy-only: relevant when the match is a common noun heading its phrase, not capitalised
+  mid-caption, not next to a proper noun and not followed by a model number;
 * embedding-only nearest gloss: relevant when the caption context is nearer the class definition
   than any other WordNet sense of the form.
 """
@@ -31,9 +31,8 @@ def string_match_rule(x: np.ndarray, names: list[str]) -> np.ndarray:
 def spacy_rule(x: np.ndarray, names: list[str]) -> np.ndarray:
     f = {n: x[:, i] for i, n in enumerate(names)}
     noun = (f["pos_noun"] + f["pos_propn"]) > 0
-    entity = (f["ent_org_product"] + f["ent_person"] + f["ent_place"]) > 0
-    named = (f["capital_unexpected"] + f["next_has_digit"]) > 0
-    return (noun & (f["modifies_noun"] == 0) & ~entity & ~named).astype(np.int64)
+    named = (f["capital_unexpected"] + f["next_has_digit"] + f["next_propn"] + f["prev_propn"]) > 0
+    return (noun & (f["modifies_noun"] == 0) & ~named).astype(np.int64)
 
 
 def nearest_gloss_rule(x: np.ndarray, names: list[str]) -> np.ndarray:

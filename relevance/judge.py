@@ -2,11 +2,13 @@
 
 Load once per process (a Spark Python worker), then score batches:
 
-    judge = load_judge("imagenet1k")                 # variant "full" (embeddings) or "fast"
+    judge = load_judge("imagenet1k")                 # variant "full", "fast" or "lexical"
     p = judge.score(texts, class_indexes, forms)     # numpy array of probabilities
 
-Two variants share one code path: "full" adds MiniLM sentence-embedding features (needs torch and
-transformers, the `models` extra); "fast" uses spaCy and the WordNet sense table only.
+The variants share one code path and differ in the feature blocks they combine (features.BLOCKS):
+"full" is spaCy + WordNet senses + static word-piece vectors + MiniLM sentence embeddings (torch);
+"fast" drops the MiniLM forward passes; "lexical" also drops spaCy (token rules instead of a
+parser), for when speed matters more than accuracy. All but the sense table need the `models` extra.
 """
 from __future__ import annotations
 
@@ -17,13 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from classfreq.errors import UserError
-from classfreq.relevance.embed import CachedEmbedder, Embedder
+from classfreq.relevance.embed import CachedEmbedder, Embedder, StaticEmbedder
 from classfreq.relevance.features import (
     PairBatch,
     embedding_matrix,
     feature_names,
     locate_all,
     sense_matrix,
+    static_matrix,
+    surface_matrix,
     syntax_matrix,
 )
 from classfreq.relevance.locate import FormLocator
@@ -31,7 +35,10 @@ from classfreq.relevance.senses import SenseTable, load_sense_table
 from classfreq.relevance.syntax import load_spacy
 
 PARAMS_PATH = Path(__file__).with_name("data") / "judge_params.json"
-VARIANTS = ("full", "fast")
+VARIANT_BLOCKS = {"full": ("syntax", "senses", "static", "embedding"),
+                  "fast": ("syntax", "senses", "static"),
+                  "lexical": ("surface", "senses", "static")}
+VARIANTS = tuple(VARIANT_BLOCKS)
 
 
 @dataclass
@@ -71,6 +78,7 @@ class Models:
         self.threads = threads
         self._nlp = None
         self._embedder = None
+        self._static = None
 
     @property
     def nlp(self):
@@ -83,6 +91,12 @@ class Models:
         if self._embedder is None:
             self._embedder = JudgeEmbedder(Embedder(self.threads))
         return self._embedder
+
+    @property
+    def static(self) -> StaticEmbedder:
+        if self._static is None:
+            self._static = StaticEmbedder()
+        return self._static
 
 
 class JudgeEmbedder:
@@ -100,28 +114,38 @@ class JudgeEmbedder:
 
 
 class FeatureExtractor:
-    """Features of pairs of one label set (the part of the judge that is not fitted)."""
+    """Features of pairs of one label set (the part of the judge that is not fitted), for the
+    feature blocks of one variant or of several (training computes them all once)."""
 
-    def __init__(self, labelset, table: SenseTable, models: Models, embeddings: bool):
+    def __init__(self, labelset, table: SenseTable, models: Models, blocks: tuple[str, ...]):
         self.labelset = labelset
         self.table = table
         self.models = models
-        self.embeddings = embeddings
+        self.blocks = tuple(blocks)
         self.locator = FormLocator(labelset.forms.form)
         self.class_names = {int(i): str(n) for i, n in zip(labelset.classes.class_index, labelset.classes.name)}
-        self.names = feature_names(embeddings)
+        self.names = feature_names(self.blocks)
 
     def matrix(self, batch: PairBatch) -> np.ndarray:
+        blocks = self.block_matrices(batch)
+        return np.hstack([blocks[b] for b in self.blocks])
+
+    def block_matrices(self, batch: PairBatch) -> dict[str, np.ndarray]:
         unknown = sorted({i for i in batch.class_indexes if i not in self.class_names})
         if unknown:
             raise UserError(f"class_index {unknown[0]} is not a class of the label set {self.labelset.name}")
         located = locate_all(self.locator, batch)
-        syntax, phrases = syntax_matrix(self.models.nlp, located)
-        parts = [syntax, sense_matrix(self.table, self.class_names, batch)]
-        if self.embeddings:
-            modifies = syntax[:, self.names.index("modifies_noun")]
-            parts.append(embedding_matrix(self.models.embedder, self.table, located, phrases, batch, modifies))
-        return np.hstack(parts)
+        out = {"senses": sense_matrix(self.table, self.class_names, batch)}
+        if "syntax" in self.blocks or "embedding" in self.blocks:
+            out["syntax"], phrases = syntax_matrix(self.models.nlp, located)
+        if "surface" in self.blocks:
+            out["surface"] = surface_matrix(located)
+        if "static" in self.blocks:
+            out["static"] = static_matrix(self.models.static, self.table, located, batch)
+        if "embedding" in self.blocks:
+            modifies = out["syntax"][:, feature_names(("syntax",)).index("modifies_noun")]
+            out["embedding"] = embedding_matrix(self.models.embedder, self.table, located, phrases, batch, modifies)
+        return out
 
 
 class Judge:
@@ -159,5 +183,8 @@ def load_judge(labelset_name: str = "imagenet1k", variant: str = "full", models:
         raise UserError(f"unknown judge variant {variant!r}: use one of {', '.join(VARIANTS)}")
     params = read_params(params_path)
     labelset = load_labelset(labelset_name)
-    extractor = FeatureExtractor(labelset, load_sense_table(labelset), models or Models(), variant == "full")
+    extractor = FeatureExtractor(labelset, load_sense_table(labelset), models or Models(), VARIANT_BLOCKS[variant])
+    if variant not in params["variants"]:
+        raise UserError(f"the shipped judge parameters have no {variant} variant; re-fit them with "
+                        f"`classfreq relevance train`")
     return Judge(extractor, Combiner.from_json(params["variants"][variant]["combiner"]), variant)

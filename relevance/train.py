@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from classfreq.errors import require
-from classfreq.relevance.features import PairBatch
-from classfreq.relevance.judge import PARAMS_PATH, VARIANTS, Combiner, FeatureExtractor, Models
+from classfreq.relevance.features import BLOCKS, PairBatch, feature_names
+from classfreq.relevance.judge import PARAMS_PATH, VARIANT_BLOCKS, Combiner, FeatureExtractor, Models
 from classfreq.relevance.labels import LabelledPairs
 
 FOLDS = 5
@@ -53,16 +53,24 @@ def grouped_cv(x: np.ndarray, y: np.ndarray, fold: np.ndarray, names: list[str])
     return p
 
 
-def labelled_features(extractor: FeatureExtractor, pairs: LabelledPairs) -> np.ndarray:
-    return extractor.matrix(PairBatch(pairs.texts, pairs.class_indexes, pairs.forms))
+def labelled_blocks(extractor: FeatureExtractor, pairs: LabelledPairs) -> dict[str, np.ndarray]:
+    return extractor.block_matrices(PairBatch(pairs.texts, pairs.class_indexes, pairs.forms))
 
 
-def fit_variant(extractor: FeatureExtractor, pairs: LabelledPairs, variant: str,
-                x: np.ndarray | None = None) -> VariantFit:
-    x = labelled_features(extractor, pairs) if x is None else x
+def variant_matrix(blocks: dict[str, np.ndarray], variant: str) -> tuple[np.ndarray, list[str]]:
+    """One variant's feature matrix and names, from blocks computed once for all variants."""
+    chosen = VARIANT_BLOCKS[variant]
+    return np.hstack([blocks[b] for b in chosen]), feature_names(chosen)
+
+
+def all_blocks_extractor(labelset, table, models: Models) -> FeatureExtractor:
+    return FeatureExtractor(labelset, table, models, tuple(BLOCKS))
+
+
+def fit_variant(x: np.ndarray, names: list[str], pairs: LabelledPairs, variant: str) -> VariantFit:
     fold = class_folds(pairs.class_indexes)
-    cv_p = grouped_cv(x, pairs.y, fold, extractor.names)
-    return VariantFit(variant, fit_combiner(x, pairs.y, extractor.names), cv_p, fold)
+    cv_p = grouped_cv(x, pairs.y, fold, names)
+    return VariantFit(variant, fit_combiner(x, pairs.y, names), cv_p, fold)
 
 
 def confusion(y: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
@@ -91,14 +99,8 @@ def train(labels_path: Path, labelset_name: str = "imagenet1k", out: Path = PARA
     pairs = read_labels(labels_path)
     labelset = load_labelset(labelset_name)
     table = load_sense_table(labelset)
-    models = models or Models()
-    full = FeatureExtractor(labelset, table, models, embeddings=True)
-    x_full = labelled_features(full, pairs)
-    fits = []
-    for variant in VARIANTS:
-        extractor = full if variant == "full" else FeatureExtractor(labelset, table, models, embeddings=False)
-        x = x_full if variant == "full" else x_full[:, : len(extractor.names)]
-        fits.append(fit_variant(extractor, pairs, variant, x))
+    blocks = labelled_blocks(all_blocks_extractor(labelset, table, models or Models()), pairs)
+    fits = [fit_variant(*variant_matrix(blocks, variant), pairs, variant) for variant in VARIANT_BLOCKS]
     params = params_json(fits, pairs, Path(labels_path).name, labelset.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n", encoding="utf-8")

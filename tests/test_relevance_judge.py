@@ -7,9 +7,11 @@ import json
 import pytest
 
 from classfreq.cli import main
-from classfreq.relevance.judge import Models, load_judge, read_params
+from classfreq.relevance.features import PARSE_WORDS, parse_window, static_window
+from classfreq.relevance.judge import VARIANTS, Models, load_judge, read_params
 from classfreq.relevance.locate import FormLocator
 from classfreq.relevance.senses import load_sense_table, read_table, shipped_path
+from classfreq.relevance.surface import SURFACE_FEATURES, surface_features
 from classfreq.synsets import labelset_names, load_labelset
 
 
@@ -42,6 +44,60 @@ def test_clear_cases_are_judged_right(models, imagenet):
     assert [bool(v >= judge.threshold) for v in p] == list(expected), dict(zip(texts, p.round(3)))
 
 
+@pytest.mark.parametrize("variant", ["fast", "lexical"])
+def test_faster_variants_rank_the_car_well_below_the_animal(models, imagenet, variant):
+    # weaker than the full judge: the car lands near the threshold (0.51 today), far below the animal
+    judge = load_judge("imagenet1k", variant, models)
+    jaguar = _class(imagenet, "jaguar")
+    p = judge.score(["2015 Jaguar XJ for sale in Dallas", "a jaguar resting on a branch"], [jaguar] * 2,
+                    ["jaguar"] * 2)
+    assert p[1] >= judge.threshold and p[0] < p[1] - 0.3, p
+
+
+def _surface(imagenet, text: str, form: str) -> dict[str, float]:
+    return dict(zip(SURFACE_FEATURES, surface_features(FormLocator(imagenet.forms.form).locate(text, form))))
+
+
+def test_surface_features_read_the_words_around_the_match(imagenet):
+    car = _surface(imagenet, "2015 Jaguar XJ for sale in Dallas", "jaguar")
+    assert car["title_case"] == car["prev_number"] == car["next_capitalised"] == 1.0
+    assert car["at_start"] == car["prev_determiner"] == 0.0
+    assert _surface(imagenet, "my new Jaguar parked outside the house", "jaguar")["capital_unexpected"] == 1.0
+    shirt = _surface(imagenet, "man wearing an orange shirt", "orange")
+    assert shirt["next_content"] == shirt["prev_determiner"] == 1.0 and shirt["title_case"] == 0.0
+    fly = _surface(imagenet, "the plane flies across the sky", "flies")
+    assert fly["next_content"] == 0.0 and fly["suffix_ing_ed_s"] == 1.0
+    assert _surface(imagenet, "a Nikon D750 camera", "camera")["next_end"] == 1.0
+    absent = _surface(imagenet, "nothing here", "jaguar")
+    assert absent["found"] == 0.0 and absent["log_tokens"] > 0
+
+
+def test_windows_around_the_match(imagenet):
+    locator = FormLocator(imagenet.forms.form)
+    words = [f"w{i}" for i in range(40)]
+    loc = locator.locate(" ".join(words[:20] + ["jaguar"] + words[20:]), "jaguar")
+    start, end = parse_window(loc)
+    window = loc.text[start:end].split()
+    assert "jaguar" in window and len(window) == 2 * PARSE_WORDS + 1
+    assert window[0] == f"w{20 - PARSE_WORDS}" and window[-1] == f"w{19 + PARSE_WORDS}"
+    assert "jaguar" not in static_window(loc).split() and "w19" in static_window(loc).split()
+    short = locator.locate("a jaguar", "jaguar")
+    assert parse_window(short) == (0, len("a jaguar"))
+
+
+def test_static_vectors_are_unit_length_and_cached(models):
+    static = models.static
+    vectors = static.encode(["a large spotted feline", "a car", ""])
+    assert vectors.shape == (3, static.dim)
+    assert abs(float(vectors[0] @ vectors[0]) - 1) < 1e-5 and not vectors[2].any()
+    cached = static.encode_cached(["a large spotted feline"])
+    assert (cached[0] == vectors[0]).all() and "a large spotted feline" in static.cache
+
+
+def test_spacy_runs_without_the_entity_recogniser(models):
+    assert "ner" not in models.nlp.pipe_names and "parser" in models.nlp.pipe_names
+
+
 def test_locator_follows_leftmost_longest_matching(imagenet):
     locator = FormLocator(imagenet.forms.form)
     # "tiger" inside "tiger shark" is not what the counter counts; the second "tiger" is
@@ -67,7 +123,8 @@ def test_shipped_sense_tables_match_their_label_sets():
 
 def test_shipped_parameters_record_their_cross_validation():
     params = read_params()
-    for variant in ("full", "fast"):
+    assert set(params["variants"]) == set(VARIANTS) == {"full", "fast", "lexical"}
+    for variant in VARIANTS:
         cv = params["variants"][variant]["grouped_cv"]
         assert cv["folds"] == 5 and cv["tp"] + cv["fn"] > 0 and cv["tn"] + cv["fp"] > 0
         assert (cv["tp"] + cv["tn"]) / sum(cv[k] for k in ("tp", "tn", "fp", "fn")) > 0.7
