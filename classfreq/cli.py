@@ -12,13 +12,14 @@ import sys
 from classfreq.errors import ClassfreqError
 
 # area modules, each with register(subparsers): adds its subcommands and sets func=handler(args)
+# in layer order: an area may add actions to a lower area's command (pipelines adds `relevance judge-run`)
 AREAS = [
     "classfreq.synsets.cli",
-    "classfreq.pipelines.cli",
+    "classfreq.relevance.cli",
     "classfreq.queries.cli",
+    "classfreq.pipelines.cli",
     "classfreq.models.cli",
     "classfreq.reports.cli",
-    "classfreq.relevance.cli",
 ]
 
 

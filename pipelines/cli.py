@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from classfreq.configs import add_options, from_args
+from classfreq.pipelines import relevance_run
 from classfreq.pipelines.config import CountConfig
 from classfreq.pipelines.count_classes import run, summary
 
@@ -13,6 +14,7 @@ def register(subparsers) -> None:
                                           "(local[*] by default; same job as spark-submit pipelines/count_classes.py).")
     add_options(p, CountConfig)
     p.set_defaults(func=_handle)
+    relevance_run.register(subparsers)
 
 
 def _handle(args) -> int:

@@ -13,7 +13,7 @@ import os
 import sys
 import zipfile
 
-PACKAGES = ("classfreq", "classfreq.synsets", "classfreq.pipelines", "classfreq.queries",
+PACKAGES = ("classfreq", "classfreq.synsets", "classfreq.relevance", "classfreq.pipelines", "classfreq.queries",
             "classfreq.models", "classfreq.reports")
 
 

@@ -4,7 +4,8 @@ The relevance stage of ``count --relevance`` over the run's doc_matches, writing
 class_counts and doc_matches rows back in one transaction. The run must have kept its matches (``--relevance`` or
 ``--max-matches-per-class``); with a cap below ``--sample`` the judged sample is the kept one.
 
-    python -m classfreq.pipelines.relevance_run --source cc3m_val [--judge fast] [--master spark://...]
+    classfreq relevance judge-run --source cc3m_val [--judge fast] [--master spark://...]
+    (or spark-submit / python -m classfreq.pipelines.relevance_run with the same options)
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from classfreq.errors import UserError
 from classfreq.pipelines.relevance_stage import LAST, RelevanceOptions, judge_run_rows
 from classfreq.pipelines.spark_session import get_spark
 from classfreq.queries import warehouse as wh
+from classfreq.relevance.cli import add_action
 from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
 from classfreq.relevance.judge import VARIANTS
 from classfreq.synsets import load_labelset
@@ -33,7 +35,7 @@ class JudgeRunConfig(Config):
     labelset_name: str = option("imagenet1k", help="label-set name of --source's run")
     labelset: str | None = option(help="label set (name or folder) the judge loads (default: the one the run "
                                        "was counted with)")
-    judge: str = option("full", choices=VARIANTS, help="full (spaCy + sentence embeddings) or fast")
+    judge: str = option("full", choices=VARIANTS, help="full (spaCy + sentence embeddings), fast or lexical")
     sample: int = option(DEFAULT_SAMPLE, metavar="N", help="documents judged per class (all when fewer)")
     seed: int = option(DEFAULT_SEED, help="seed of the sampling hash order")
     warehouse: str = option(wh.DEFAULT_WAREHOUSE, help="DuckDB warehouse file")
@@ -123,9 +125,9 @@ def summary(res: JudgeRunResult) -> str:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("judge-run", help="judge an existing count run's kept matches for relevance",
-                                   description=__doc__.splitlines()[0])
-    add_options(parser, JudgeRunConfig).set_defaults(func=_handle)
+    """`classfreq relevance judge-run`."""
+    add_action(subparsers, "judge-run", JudgeRunConfig, _handle,
+               "judge an existing count run's kept matches for relevance and rewrite its warehouse rows")
 
 
 def _handle(args) -> int:

@@ -1,4 +1,5 @@
-"""`classfreq relevance train|evaluate|score|senses`: fit, check and apply the relevance judge."""
+"""`classfreq relevance train|evaluate|score|senses`: fit, check and apply the relevance judge
+(pipelines adds judge-run, which re-judges a count run in the warehouse)."""
 from __future__ import annotations
 
 import json
@@ -30,7 +31,8 @@ class ScoreConfig(Config):
     pairs: str = option(required=True, help="JSONL lines {pair_id, text, class_index, form}")
     out: str = option(required=True, help="JSONL output, lines {pair_id, p_relevant, relevant}")
     labelset: str = option("imagenet1k", help="built-in label set name or label-set folder")
-    variant: str = option("full", choices=("full", "fast"), help="full (spaCy + embeddings) or fast (spaCy only)")
+    variant: str = option("full", choices=("full", "fast", "lexical"),
+                          help="full (spaCy + embeddings), fast (spaCy, no MiniLM pass) or lexical (no spaCy, no MiniLM pass)")
     rejects: str | None = option(
         help="where malformed lines go with their reason (default: judged.rejects.jsonl for --out judged.jsonl)")
 
@@ -42,13 +44,20 @@ class SensesConfig(Config):
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("relevance", help="judge whether matched words mean the class")
-    sub = parser.add_subparsers(dest="relevance_command", metavar="ACTION", required=True)
+    parser.actions = parser.add_subparsers(dest="relevance_command", metavar="ACTION", required=True)
     for name, cls, handler, text in (
             ("train", TrainConfig, _train, "fit the judge on labelled pairs and write its parameters"),
             ("evaluate", EvaluateConfig, _evaluate, "grouped cross-validation of the judge against baselines"),
             ("score", ScoreConfig, _score, "judge pairs from a JSONL file"),
             ("senses", SensesConfig, _senses, "precompute the WordNet sense tables the judge ships with")):
-        add_options(sub.add_parser(name, help=text), cls).set_defaults(func=handler, config_cls=cls)
+        add_action(subparsers, name, cls, handler, text)
+
+
+def add_action(subparsers, name: str, cls, handler, text: str) -> None:
+    """Add ACTION to `classfreq relevance`. Layers above relevance add theirs here (the pipelines'
+    judge-run), since relevance may not import them; register() must have run first."""
+    actions = subparsers.choices["relevance"].actions
+    add_options(actions.add_parser(name, help=text), cls).set_defaults(func=handler, config_cls=cls)
 
 
 def _train(args) -> int:
