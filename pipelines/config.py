@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from classfreq.configs import Config, option
 from classfreq.errors import UserError
 from classfreq.pipelines.format_llava import ROLES as LLAVA_ROLES
-from classfreq.pipelines.match_sample import MatchSample
 from classfreq.pipelines.match_spec import MATCHERS
 from classfreq.pipelines.reader import ReadOptions
 from classfreq.pipelines.readers import FORMATS
@@ -116,15 +115,14 @@ class CountConfig(Config):
             if value < least:
                 raise UserError(f"{flag} must be {'0 or more' if least == 0 else f'at least {least}'}, got {value}")
         if self.relevance_judge not in VARIANTS:
-            raise UserError(f"--relevance-judge must be {' or '.join(VARIANTS)}, got {self.relevance_judge!r}")
+            raise UserError(f"--relevance-judge must be one of {', '.join(VARIANTS)}, got {self.relevance_judge!r}")
         return self
 
     @property
-    def matches_to_keep(self) -> MatchSample:
+    def matches_to_keep(self) -> int:
         """Matched documents kept per class in doc_matches: --max-matches-per-class, and with
-        --relevance at least the judged sample (so `classfreq relevance-run` can judge it again)."""
-        size = max(self.max_matches_per_class, self.relevance_sample) if self.relevance else self.max_matches_per_class
-        return MatchSample(size, self.relevance_seed)
+        --relevance at least the judged sample (so `classfreq relevance judge-run` can judge it again)."""
+        return max(self.max_matches_per_class, self.relevance_sample) if self.relevance else self.max_matches_per_class
 
     def relevance_options(self) -> RelevanceOptions:
         return RelevanceOptions(labelset=self.labelset, judge=self.relevance_judge, sample=self.relevance_sample,

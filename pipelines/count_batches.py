@@ -60,7 +60,7 @@ def count_batches(batches, spec: MatchSpec, progress=None):
                 keep = r == 0
                 parts.append(_from_pandas(_match_rows(
                     batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
-                    form_class, spec.max_matches_per_class)))
+                    form_class, spec.max_matches_per_class, spec.sample_seed)))
         parts.append(_stats(n, n_bad, len(good_idx), n_matched))
         yield from pa.concat_tables(parts).combine_chunks().to_batches()
 
@@ -186,10 +186,10 @@ def doc_key(doc_id, text) -> str:
     return "sha1:" + hashlib.sha1((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.DataFrame:
-    """Up to `cap` documents per class, the first in the seeded hash order of `match_sample` (an
+def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: int) -> pd.DataFrame:
+    """Up to `cap` documents per class, the first in the hash order of `seed` (`match_sample`: an
     order of doc ids alone, so the final pick is partition-independent)."""
-    from classfreq.pipelines.match_sample import first_per_class, seed_of
+    from classfreq.pipelines.match_sample import first_per_class
 
     docs = np.unique(hits_all_role.doc.to_numpy())
     names = batch.schema.names
@@ -203,7 +203,7 @@ def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int) -> pd.
         "text": [t[:MATCH_TEXT_CHARS] for t in texts],
         "url": cols["url"], "nsfw": cols["nsfw"], "punsafe": cols["punsafe"]})
     x = hits_all_role.assign(idx=form_class[hits_all_role.form.to_numpy()]).merge(info, on="doc")
-    keep = first_per_class(x.drop_duplicates(["idx", "doc_id"])[["idx", "doc_id"]], cap, seed_of(cap))
+    keep = first_per_class(x.drop_duplicates(["idx", "doc_id"])[["idx", "doc_id"]], cap, seed)
     x = x.merge(keep, on=["idx", "doc_id"])
     return pd.DataFrame({"kind": MATCH, "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
                          "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id, "text": x.text,

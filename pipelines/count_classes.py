@@ -48,7 +48,7 @@ from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
 from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
 from classfreq.pipelines.journal import Journal, discard, publish, settle_killed_runs  # noqa: E402
-from classfreq.pipelines.match_sample import first_per_class_in_spark, seed_of  # noqa: E402
+from classfreq.pipelines.match_sample import first_per_class_in_spark  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
 from classfreq.pipelines.outputs import (  # noqa: E402
     TABLES,
@@ -153,7 +153,7 @@ def prepare(config: CountConfig, spark=None) -> Job:
     phases = Phases()
     with phases("labelset"):
         ls = load_labelset(config.labelset)
-        spec = build_spec(ls, config.mode, config.nested, config.matches_to_keep, config.roles)
+        spec = build_spec(ls, config.mode, config.nested, config.matches_to_keep, config.roles, config.relevance_seed)
     run_id = wh.new_run_id("count")
     staging = config.staging or os.path.join(config.out, "_staging", run_id)
     files = None
@@ -213,7 +213,7 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
                          F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
                     .toPandas())
         with job.phases("collecting"):
-            matches = _capped_matches(counted, cap) if cap else None
+            matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
         counted.unpersist()
     _remove_staging(job.staging)
     return sums, matches
@@ -274,10 +274,10 @@ def _columns_to_count(has_parts: bool, keep_matches: bool) -> list:
     return needed
 
 
-def _capped_matches(counted: DataFrame, cap: int) -> pd.DataFrame:
-    """Up to ``cap`` documents per class, a seeded uniform sample (``match_sample``)."""
+def _capped_matches(counted: DataFrame, cap: int, seed: int) -> pd.DataFrame:
+    """Up to ``cap`` documents per class, a uniform sample in ``seed``'s hash order (``match_sample``)."""
     m = counted.where(F.col("kind") == MATCH)
-    keep = first_per_class_in_spark(m.select("idx", "doc_id").distinct(), cap, seed_of(cap))
+    keep = first_per_class_in_spark(m.select("idx", "doc_id").distinct(), cap, seed)
     return (m.join(keep, ["idx", "doc_id"])
             .groupBy("idx", "doc_id", "name")
             .agg(F.first("url", ignorenulls=True).alias("url"), F.min("text").alias("text"),

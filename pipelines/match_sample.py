@@ -10,31 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from classfreq.relevance.estimate import DEFAULT_SEED, sample_key
+from classfreq.relevance.estimate import sample_key
 
 _SIGN = 1 << 63
-
-
-class MatchSample(int):
-    """How many matched documents to keep per class, with the seed of their hash order.
-
-    It is an int so that it travels as ``MatchSpec.max_matches_per_class`` to the Spark tasks
-    unchanged; the tasks read its ``seed``."""
-
-    seed: int
-
-    def __new__(cls, size: int, seed: int = DEFAULT_SEED):
-        obj = super().__new__(cls, int(size))
-        obj.seed = int(seed)
-        return obj
-
-    def __reduce__(self):
-        return MatchSample, (int(self), self.seed)
-
-
-def seed_of(size: int) -> int:
-    """The seed a per-class sample size carries (a plain int: the default seed)."""
-    return getattr(size, "seed", DEFAULT_SEED)
 
 
 def sample_keys(doc_ids, seed: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from classfreq.pipelines.matcher import Matcher
 from classfreq.pipelines.matching import FormMatcher
 from classfreq.pipelines.paper_mode import PaperMatcher
+from classfreq.relevance.estimate import DEFAULT_SEED
 from classfreq.text import form_tokens
 
 # mode -> matcher class, constructed as cls(forms, nested=...)
@@ -31,6 +32,7 @@ class MatchSpec:
     nested: bool = False
     max_matches_per_class: int = 0
     roles: tuple = ("human", "gpt")
+    sample_seed: int = DEFAULT_SEED  # the kept matches are a sample in this seed's hash order (match_sample)
 
     @property
     def matcher_key(self) -> str:
@@ -39,10 +41,10 @@ class MatchSpec:
 
 
 def build_spec(ls, mode: str, nested: bool = False, max_matches_per_class: int = 0,
-               roles=("human", "gpt")) -> MatchSpec:
+               roles=("human", "gpt"), sample_seed: int = DEFAULT_SEED) -> MatchSpec:
     """The spec of label set ``ls`` in ``mode``: its forms (default) or class names (paper)."""
     if mode == "paper":
-        return _paper_spec(ls, max_matches_per_class, tuple(roles))
+        return _paper_spec(ls, max_matches_per_class, tuple(roles), sample_seed)
     forms = ls.forms.sort_values(["class_index", "form"])
     pairs = [(int(c), str(f)) for c, f in zip(forms["class_index"], forms["form"])]
     amb = {(int(c), str(f)) for c, f in ls.ambiguous_forms()}
@@ -50,10 +52,10 @@ def build_spec(ls, mode: str, nested: bool = False, max_matches_per_class: int =
     patterns = tuple(token_ids.setdefault(form_tokens(f), len(token_ids)) for _, f in pairs)
     return MatchSpec(mode="default", forms=tuple(f for _, f in pairs), form_class=tuple(c for c, _ in pairs),
                      form_ambiguous=tuple(p in amb for p in pairs), form_pattern=patterns, nested=nested,
-                     max_matches_per_class=max_matches_per_class, roles=tuple(roles))
+                     max_matches_per_class=max_matches_per_class, roles=tuple(roles), sample_seed=sample_seed)
 
 
-def _paper_spec(ls, max_matches_per_class: int, roles: tuple) -> MatchSpec:
+def _paper_spec(ls, max_matches_per_class: int, roles: tuple, sample_seed: int) -> MatchSpec:
     classes = ls.classes.sort_values("class_index")
     names = [str(n) for n in classes["name"]]
     idx = [int(i) for i in classes["class_index"]]
@@ -63,7 +65,7 @@ def _paper_spec(ls, max_matches_per_class: int, roles: tuple) -> MatchSpec:
     pattern_ids = {n.lower(): i for i, n in enumerate(dict.fromkeys(n.lower() for n in names))}
     return MatchSpec(mode="paper", forms=tuple(names), form_class=tuple(idx), form_ambiguous=ambiguous,
                      form_pattern=tuple(pattern_ids[n.lower()] for n in names), nested=True,
-                     max_matches_per_class=max_matches_per_class, roles=roles)
+                     max_matches_per_class=max_matches_per_class, roles=roles, sample_seed=sample_seed)
 
 
 def make_matcher(mode: str, forms, nested: bool = False) -> Matcher:

@@ -46,7 +46,7 @@ class JudgeRunConfig(Config):
         if self.sample < 1:
             raise UserError(f"--sample must be at least 1, got {self.sample}")
         if self.judge not in VARIANTS:
-            raise UserError(f"--judge must be {' or '.join(VARIANTS)}, got {self.judge!r}")
+            raise UserError(f"--judge must be one of {', '.join(VARIANTS)}, got {self.judge!r}")
         if not (self.run or self.source):
             raise UserError("name the run to judge: --run RUN_ID or --source NAME")
         return self
