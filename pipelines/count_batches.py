@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from classfreq.pipelines.documents import ALL_ROLE
+from classfreq.pipelines.match_sample import first_per_class
 from classfreq.pipelines.match_spec import MatchSpec, matcher_for
 
 PARTIAL_DDL = ("kind string, role string, idx int, name string, file string, docs long, docs_clean long, "
@@ -189,7 +190,6 @@ def doc_key(doc_id, text) -> str:
 def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: int) -> pd.DataFrame:
     """Up to `cap` documents per class, the first in the hash order of `seed` (`match_sample`: an
     order of doc ids alone, so the final pick is partition-independent)."""
-    from classfreq.pipelines.match_sample import first_per_class
 
     docs = np.unique(hits_all_role.doc.to_numpy())
     names = batch.schema.names

@@ -47,7 +47,7 @@ from classfreq.errors import UserError  # noqa: E402
 from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
 from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
-from classfreq.pipelines.journal import Journal, discard, publish, settle_killed_runs  # noqa: E402
+from classfreq.pipelines.journal import Journal, discard, publish, remove_if_empty, settle_killed_runs  # noqa: E402
 from classfreq.pipelines.match_sample import first_per_class_in_spark  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
 from classfreq.pipelines.outputs import (  # noqa: E402
@@ -299,14 +299,7 @@ def _duplicates(read: Read, sums: pd.DataFrame) -> int:
 def _remove_staging(staging: str) -> None:
     if os.path.isdir(staging):
         shutil.rmtree(staging, ignore_errors=True)
-        _remove_if_empty(os.path.dirname(staging))
-
-
-def _remove_if_empty(folder: str) -> None:
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass  # not empty, not there, or a URI
+        remove_if_empty(os.path.dirname(staging))
 
 
 def summary(res: RunResult) -> str:

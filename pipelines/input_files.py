@@ -64,14 +64,15 @@ def _expand_local(pattern: str) -> list[str]:
     return [os.path.abspath(p) for p in out]
 
 
-def _hadoop_fs(spark, path: str):
+def hadoop_fs(spark, path: str):
+    """The Hadoop FileSystem that holds ``path``, and ``path`` as a Hadoop Path."""
     jvm = spark.sparkContext._jvm
     jpath = jvm.org.apache.hadoop.fs.Path(path)
     return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath
 
 
 def _expand_hadoop(spark, pattern: str) -> list[str]:
-    fs, jpath = _hadoop_fs(spark, pattern)
+    fs, jpath = hadoop_fs(spark, pattern)
     statuses = fs.globStatus(jpath) or []
     out = []
     for st in statuses:
@@ -112,7 +113,7 @@ def open_binary(spark, path: str, decompress: bool = True):
         if decompress and path.endswith(".gz"):
             return gzip.open(path, "rb")
         return open(path, "rb")
-    fs, jpath = _hadoop_fs(spark, path)
+    fs, jpath = hadoop_fs(spark, path)
     stream = fs.open(jpath)
     if decompress:
         jvm = spark.sparkContext._jvm
@@ -150,7 +151,7 @@ def _parquet_problem(spark, path: str) -> str | None:
         except Exception as exc:
             return f"unreadable Parquet file: {type(exc).__name__}: {exc}"
         return None
-    fs, jpath = _hadoop_fs(spark, path)
+    fs, jpath = hadoop_fs(spark, path)
     size = fs.getFileStatus(jpath).getLen()
     if size < 12:
         return "unreadable Parquet file: shorter than a Parquet header and footer"

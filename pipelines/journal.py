@@ -105,7 +105,7 @@ def finish(journal: Journal) -> None:
     shutil.rmtree(journal.folder, ignore_errors=True)
     if os.path.exists(journal.path):
         os.remove(journal.path)
-    _remove_if_empty(os.path.join(journal.out, TMP))
+    remove_if_empty(os.path.join(journal.out, TMP))
 
 
 def recover(out: str, warehouse: str, committed: Callable[[str], bool]) -> list[tuple[str, str]]:
@@ -149,7 +149,7 @@ def settle_killed_runs(out: str, warehouse: str) -> list[tuple[str, str]]:
             con.close()
 
 
-def _remove_if_empty(folder: str) -> None:
+def remove_if_empty(folder: str) -> None:
     try:
         os.rmdir(folder)
     except OSError:

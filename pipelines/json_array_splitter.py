@@ -28,7 +28,6 @@ from classfreq.pipelines.pieces import Ledger, Piece
 
 BLOCK = 8 << 20
 MAX_RECORD = 64 << 20   # characters: a record still open after this many is broken (memory bound)
-BOM = "\ufeff"
 SKIPPED_BROKEN = "malformed JSON record (brackets do not match; skipped to the next record)"
 SKIPPED_OUTSIDE = "bytes outside the JSON array"
 SKIPPED_STRAY = "a stray ']' between JSON records"

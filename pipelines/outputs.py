@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from classfreq.pipelines.input_files import is_local
+from classfreq.pipelines.input_files import hadoop_fs, is_local
 from classfreq.pipelines.phases import checkpoint
 from classfreq.queries.warehouse import replace_tables
 
@@ -49,31 +49,25 @@ def write_parquet(spark, folder: str, df: pd.DataFrame) -> None:
         pq.write_table(table, f"{folder}/part-00000.parquet")
         return
     # a Hadoop URI (s3a://, hdfs://): written locally, copied by Hadoop's FileSystem
-    jvm, fs = _hadoop_fs(spark, folder)
+    fs, target = hadoop_fs(spark, folder)
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
     with tempfile.TemporaryDirectory() as local:
         part = os.path.join(local, "part-00000.parquet")
         pq.write_table(table, part)
-        fs.mkdirs(jvm.org.apache.hadoop.fs.Path(folder))
-        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path("file://" + part),
-                             jvm.org.apache.hadoop.fs.Path(f"{folder}/part-00000.parquet"))
+        fs.mkdirs(target)
+        fs.copyFromLocalFile(False, True, path("file://" + part), path(f"{folder}/part-00000.parquet"))
 
 
 def publish_uri(spark, moves: dict[str, str], staged: dict[str, str]) -> None:
     """``journal.publish`` for an --out URI: replace each published folder by its staged one."""
     for table, target in moves.items():
-        jvm, fs = _hadoop_fs(spark, target)
-        jt = jvm.org.apache.hadoop.fs.Path(target)
+        fs, jt = hadoop_fs(spark, target)
         if fs.exists(jt):
             fs.delete(jt, True)
         if table in staged:
             fs.mkdirs(jt.getParent())
-            fs.rename(jvm.org.apache.hadoop.fs.Path(staged[table]), jt)
+            fs.rename(spark.sparkContext._jvm.org.apache.hadoop.fs.Path(staged[table]), jt)
 
-
-def _hadoop_fs(spark, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return jvm, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
 def write_warehouse(con, tables: dict[str, pd.DataFrame], key: CountKey, run: pd.DataFrame) -> None:

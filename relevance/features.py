@@ -120,16 +120,20 @@ def embedding_matrix(embedder, table: SenseTable, located: list[Located], phrase
     contexts = embedder.encode_contexts([context_window(loc) for loc in located])
     phrase_vectors = embedder.encode_definitions(phrases)
     form_vectors = embedder.encode_definitions([normalize_form(f) for f in batch.forms])
+    senses_of: dict[tuple[int, str], tuple[bool, np.ndarray]] = {}  # per (class, form): pairs repeat them
     rows = []
     for i, (index, form) in enumerate(zip(batch.class_indexes, batch.forms)):
-        texts = sense_texts(table, index, form)
-        senses = embedder.encode_definitions(texts)
+        key = (index, form)
+        if key not in senses_of:
+            texts = sense_texts(table, index, form)
+            senses_of[key] = (len(texts) > 1, embedder.encode_definitions(texts))
+        has_other_senses, senses = senses_of[key]
         sentence = _similarities(contexts[i], senses)
         phrase = _similarities(phrase_vectors[i], senses)
         gain = phrase[0] - float(form_vectors[i] @ senses[0])
         # when the match modifies another noun, what counts is whether the whole phrase means the class
         modifier = [modifies_noun[i] * phrase[0], modifies_noun[i] * phrase[2], modifies_noun[i] * gain]
-        rows.append(sentence + [float(len(texts) > 1), phrase[0], phrase[2], gain] + modifier)
+        rows.append(sentence + [float(has_other_senses), phrase[0], phrase[2], gain] + modifier)
     return np.array(rows, np.float64).reshape(-1, len(EMBEDDING_FEATURES))
 
 

@@ -272,12 +272,6 @@ def _node_terms(a, b, sigma, x, c, n) -> tuple[np.ndarray, np.ndarray]:
     return logw + loglik, eta
 
 
-def glmm_loglik(theta, x, c, n) -> float:
-    a, b, log_s = theta
-    terms, _ = _node_terms(a, b, np.exp(log_s), *(np.asarray(v, float) for v in (x, c, n)))
-    return float(special.logsumexp(terms, axis=1).sum())
-
-
 def class_posterior(a, b, sigma, x, correct, n) -> tuple[np.ndarray, np.ndarray]:
     x, c, n = (np.asarray(v, float) for v in (x, correct, n))
     terms, eta = _node_terms(a, b, sigma, x, c, n)
