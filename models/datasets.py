@@ -96,13 +96,11 @@ def jsonl_manifest(path: str | Path, labelset, name: str | None = None,
     resolver = LabelResolver(labelset)
     data = LabelledImages(name=name or path.stem, samples=[])
     for line_no, record, error in json_lines(path):
-        try:
-            if error:
-                raise ValueError(error)
-            image, label = record["image"], record["label"]
-        except (ValueError, KeyError, TypeError) as exc:
-            data.bad_records.append((line_no, str(exc) if error else f"{type(exc).__name__}: {exc}"[:200]))
+        error = error or _manifest_record_problem(record)
+        if error:
+            data.bad_records.append((line_no, error))
             continue
+        image, label = record["image"], record["label"]
         data.records += 1
         idx, why = resolver.resolve(label)
         if idx is None:
@@ -112,6 +110,14 @@ def jsonl_manifest(path: str | Path, labelset, name: str | None = None,
         image = Path(str(image))
         data.samples.append(Sample(str(image if image.is_absolute() else base / image), idx))
     return _check_match(data, labelset.name)
+
+
+def _manifest_record_problem(record) -> str | None:
+    """Why a parsed manifest line is not {"image": ..., "label": ...}, or None when it is."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    missing = [key for key in ("image", "label") if key not in record]
+    return f"missing {' and '.join(missing)}" if missing else None
 
 
 def open_rgb(path: str) -> Image.Image:

@@ -17,7 +17,15 @@ from classfreq.models import vlm
 from classfreq.models.accuracy import per_class
 from classfreq.models.answers import SynonymRule, published_rule
 from classfreq.models.datasets import LabelledImages
-from classfreq.models.image_batches import Failures, ShortEdgeCropPixels, image_batches, processor_pixels, single_images
+from classfreq.models.image_batches import (
+    Failures,
+    ShortEdgeCropPixels,
+    batched,
+    image_batches,
+    image_groups,
+    processor_pixels,
+    single_images,
+)
 from classfreq.models.labels import PromptNames
 from classfreq.models.nway import best_among
 from classfreq.models.prompts import OPEN_QUESTION, PROMPT_VARIANTS, PromptVariant, check_closed_question
@@ -100,7 +108,7 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
     display = [str(n) for n in labelset.classes.sort_values("class_index")["name"]]
     synonyms = SynonymRule(labelset)
     failures = Failures()
-    rows, batch = [], []
+    rows = []
     max_new_tokens = max(max_new_tokens, variant.min_new_tokens_limit)
 
     def prompt_of(sample):
@@ -108,7 +116,7 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
             return all_names
         return build_prompt_for(processor, variant, chat_format, [names.names[c] for c in offered[id(sample)]])
 
-    def flush():
+    for batch in image_groups(data.samples, failures, batch_size, workers):
         answers = vlm.generate_answers(model, processor, [prompt_of(s) for s, _ in batch], [img for _, img in batch],
                                        max_new_tokens)
         truth = [s.class_index for s, _ in batch]
@@ -117,14 +125,6 @@ def evaluate_vlm_generation(model, processor, labelset, data: LabelledImages, na
         wanted = names.names if closed else display
         for (s, _), answer, syn in zip(batch, answers, by_forms):
             rows.append((s.path, s.class_index, answer, published_rule(answer, wanted[s.class_index]), syn))
-        batch.clear()
-
-    for sample, image in single_images(data.samples, failures, workers):
-        batch.append((sample, image))
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
     pred = pd.DataFrame(rows, columns=["image", "class_index", "answer", "correct_published", "correct_synonyms"])
     method = "closed-world" if closed else "open-world"
     truth = pred["class_index"].to_numpy(dtype=np.int64)
@@ -203,7 +203,7 @@ def evaluate_imagewikiqa(model, processor, questions, names: PromptNames, condit
         else:
             pairs = ((q, None) for q in questions.items)
         scored = []
-        for batch in _batched(pairs, batch_size):
+        for batch in batched(pairs, batch_size):
             prompts = [vlm.build_prompt(processor, q.text if img is not None else qa.name_given_question(q),
                                         chat_format, prefix, image=img is not None) for q, img in batch]
             images = [img for _, img in batch] if condition == "image" else None
@@ -218,14 +218,3 @@ def evaluate_imagewikiqa(model, processor, questions, names: PromptNames, condit
     ev.summary["images_scored"] = int(len(ev.predictions))      # questions answered, all conditions
     ev.data = data
     return ev
-
-
-def _batched(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

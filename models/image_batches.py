@@ -1,7 +1,7 @@
 """Decode and preprocess images in worker processes, in batches; unreadable files are reported, not fatal."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from classfreq.errors import require
@@ -124,3 +124,20 @@ def single_images(samples: list[Sample], failures: Failures, workers: int = 0):
             failures.add(samples[i].path, error)
         else:
             yield samples[i], image
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of `size` items in order, the last one shorter (itertools.batched arrives in 3.12)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def image_groups(samples: list[Sample], failures: Failures, size: int, workers: int = 0):
+    """single_images in lists of `size` (sample, PIL image) pairs: the generation and probe batches."""
+    return batched(single_images(samples, failures, workers), size)

@@ -18,7 +18,7 @@ import pandas as pd
 from classfreq.errors import UserError, require
 from classfreq.models import vlm
 from classfreq.models.accuracy import per_class
-from classfreq.models.image_batches import Failures, single_images
+from classfreq.models.image_batches import Failures, image_groups
 
 torch = require("torch", extra="models", purpose="the hidden-state probe")
 
@@ -42,21 +42,12 @@ def hidden_features(model, processor, prompt: str, images: list) -> dict[str, np
 def extract(model, processor, prompt: str, samples: list, batch_size: int, failures: Failures,
             workers: int = 0) -> tuple[list, dict[str, np.ndarray]]:
     """(the samples read, features per representation in that order); unreadable images go to failures."""
-    kept, parts, batch = [], {r: [] for r in REPRESENTATIONS}, []
-
-    def flush():
+    kept, parts = [], {r: [] for r in REPRESENTATIONS}
+    for batch in image_groups(samples, failures, batch_size, workers):
         feats = hidden_features(model, processor, prompt, [img for _, img in batch])
         for r in REPRESENTATIONS:
             parts[r].append(feats[r])
         kept.extend(s for s, _ in batch)
-        batch.clear()
-
-    for sample, image in single_images(samples, failures, workers):
-        batch.append((sample, image))
-        if len(batch) == batch_size:
-            flush()
-    if batch:
-        flush()
     if not kept:
         raise UserError("no image could be read; check the image paths")
     return kept, {r: np.concatenate(parts[r]) for r in REPRESENTATIONS}

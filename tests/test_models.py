@@ -96,13 +96,15 @@ def test_manifest_labels_by_name_and_index(tmp_path, imagenet):
     lines = [{"image": "a.jpg", "label": "goldfish"}, {"image": "a.jpg", "label": 2},
              {"image": str(tmp_path / "a.jpg"), "label": "n01440764"}, {"image": "a.jpg", "label": "missile"},
              {"image": "a.jpg", "label": "tench"}]
-    text = "\n".join(json.dumps(x) for x in lines) + "\n{not json\n\n" + json.dumps({"img": "a.jpg"}) + "\n"
+    text = "\n".join(json.dumps(x) for x in lines) + "\n{not json\n\n" + json.dumps({"img": "a.jpg"}) + "\n[1]\n"
     (tmp_path / "m.jsonl").write_text(text)
     data = jsonl_manifest(tmp_path / "m.jsonl", imagenet)
     assert [s.class_index for s in data.samples] == [1, 2, 0, 0]
     assert all(s.path == str(tmp_path / "a.jpg") for s in data.samples)
     assert data.unmatched == {"missile": 1} and data.unmatched_reason["missile"] == "ambiguous"
-    assert [ln for ln, _ in data.bad_records] == [6, 8]
+    assert [ln for ln, _ in data.bad_records] == [6, 8, 9]
+    assert data.bad_records[0][1].startswith("JSONDecodeError")
+    assert [why for _, why in data.bad_records[1:]] == ["missing image and label", "not a JSON object but list"]
 
 
 def test_wrong_labelset_stops_with_one_sentence(tmp_path, imagenet):
