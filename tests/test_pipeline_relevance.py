@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from pipeline_support import comparable, count, labelset, spark_session
 
@@ -128,6 +129,26 @@ def test_judge_run_judges_an_existing_run_in_the_warehouse(runs):
     assert c[c.docs == 0].relevant_share.isna().all()
     judged_docs = m[m.p_relevant.notna()].groupby("class_index").doc_id.nunique()
     assert judged_docs.sort_index().tolist() == seen.sort_values("class_index").relevance_judged.tolist()
+    assert_parquet_equals_warehouse(res, {"class_counts": c, "doc_matches": m})
+
+
+def assert_parquet_equals_warehouse(res, rows: dict[str, pd.DataFrame]) -> None:
+    """The judge-run's rewritten Parquet holds the run's warehouse rows, relevance columns included."""
+    keys = {"class_counts": ["role", "class_index"], "doc_matches": ["class_index", "doc_id", "form"]}
+    for table, key in keys.items():
+        parquet = pq.read_table(res.parquet[table]).to_pandas().sort_values(key, ignore_index=True)
+        want = rows[table].drop(columns=["source", "mode", "labelset"]).sort_values(key, ignore_index=True)
+        assert set(parquet.run_id) == {res.run_id}
+        assert set(parquet.columns) == set(want.columns), table
+        pd.testing.assert_frame_equal(parquet, want[parquet.columns], check_dtype=False)
+    assert rows["doc_matches"].relevant.notna().any()
+
+
+def test_judge_run_refuses_a_run_whose_parquet_another_run_replaced(runs):
+    """The 'every' run's Parquet folders were replaced by the 'kept' run (same --out and source)."""
+    with pytest.raises(UserError, match=f"holds run {runs['kept'].run_id}, not {runs['every'].run_id}"):
+        judge_run(JudgeRunConfig(run=runs["every"].run_id, judge="lexical", warehouse=str(runs["tmp"] / "plain.duckdb")),
+                  spark_session())
 
 
 def test_judge_run_says_when_the_run_kept_no_matches(tmp_path):
