@@ -100,9 +100,12 @@ def judge_run(config: JudgeRunConfig, spark=None) -> JudgeRunResult:
             options = RelevanceOptions(labelset=config.labelset or _counted_labelset(con, run_id, counts),
                                        judge=config.judge, sample=config.sample, seed=config.seed)
             _check_version(options.labelset, counts)
-            spark = spark or get_spark(config.master)
             key = _count_key(counts)
-            _check_parquet_holds(spark, out, key, run_id)
+            if is_local(out):  # before Spark starts
+                _check_parquet_holds(None, out, key, run_id)
+            spark = spark or get_spark(config.master)
+            if not is_local(out):
+                _check_parquet_holds(spark, out, key, run_id)
             counts, matches = judge_run_rows(spark, counts, matches, options)
             journal = Journal(out=out, run_id=wh.new_run_id("judge"), warehouse=os.path.abspath(config.warehouse))
             run = wh.run_row(journal.run_id, "judge", started, inputs={"run_id": run_id},
