@@ -9,7 +9,9 @@ found that way (its tokens split by an HTML entity, say) gets the head of the ca
 """
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 
 from classfreq.text import TOKEN_RE, form_tokens
 
@@ -36,6 +38,27 @@ def form_span(text: str, form: str) -> tuple[int, int] | None:
     target = form_tokens(form)
     if not target:
         return None
+    low = text.lower()
+    if len(low) == len(text):  # positions in `low` are positions in `text`
+        rest = _rest_pattern(target)
+        at = low.find(target[0])
+        while at >= 0:
+            if at == 0 or not low[at - 1].isalnum():
+                found = rest.match(low, at)
+                if found:
+                    return found.span()
+            at = low.find(target[0], at + 1)
+    return _tokenwise_span(text, target)
+
+
+@lru_cache(maxsize=65536)
+def _rest_pattern(target: tuple[str, ...]) -> re.Pattern:
+    """The form's tokens, anything but token characters between them, ending a token."""
+    return re.compile(r"[\W_]+".join(map(re.escape, target)) + r"(?![^\W_])")
+
+
+def _tokenwise_span(text: str, target: tuple[str, ...]) -> tuple[int, int] | None:
+    """``form_span`` token by token after NFKC (which can change a caption's tokens, rarely)."""
     spans = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
     tokens = [unicodedata.normalize("NFKC", text[a:b]).lower() for a, b in spans]
     k = len(target)

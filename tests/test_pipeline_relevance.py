@@ -11,7 +11,7 @@ import pytest
 from pipeline_support import comparable, count, labelset, spark_session
 
 from classfreq.errors import UserError
-from classfreq.pipelines.match_text import MATCH_TEXT_CHARS, match_text
+from classfreq.pipelines.match_text import MATCH_TEXT_CHARS, form_span, match_text
 from classfreq.pipelines.relevance_run import JudgeRunConfig, judge_run
 from classfreq.queries.runner import run_query
 from classfreq.queries.warehouse import connect, replace_rows
@@ -90,6 +90,9 @@ def test_match_text_centres_long_captions_on_the_form():
     assert all(part.startswith("word") or part in ("Two", "JAGUARS,", "and", "a", "Jaguar", "resting")
                for part in window.strip("…").split())  # no word cut in half
     assert match_text("a jaguar", "jaguar") == "a jaguar"
+    assert form_span("the jaguars and a Polar-Bear", "polar bear") == (18, 28)  # tokens as the matcher reads them
+    assert form_span("ａ ｊａｇｕａｒ here", "jaguar") == (2, 8)  # found after NFKC
+    assert form_span("jaguarundi", "jaguar") is None
     assert match_text(words, "jaguar") == words[:words.rfind(" ", 0, MATCH_TEXT_CHARS)] + "…"  # absent: the head
 
 
