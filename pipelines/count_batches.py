@@ -14,6 +14,7 @@ import pyarrow as pa
 from classfreq.pipelines.documents import ALL_ROLE
 from classfreq.pipelines.match_sample import first_per_class
 from classfreq.pipelines.match_spec import MatchSpec, matcher_for
+from classfreq.pipelines.match_text import match_text
 
 PARTIAL_DDL = ("kind string, role string, idx int, name string, file string, docs long, docs_clean long, "
                "mentions long, example string, doc_id string, url string, text string, nsfw string, punsafe double")
@@ -27,7 +28,6 @@ PARTIAL_SCHEMA = pa.schema([
 # idx is a form index (form), a class index (class, match); name a stat or quarantine reason.
 STAT, FORM, CLASS, QUARANTINE, MATCH = "stat", "form", "class", "quar", "match"
 PARTIAL_KEY = ("kind", "role", "idx", "name", "file")
-MATCH_TEXT_CHARS = 300
 
 
 def count_batches(batches, spec: MatchSpec, progress=None):
@@ -61,7 +61,7 @@ def count_batches(batches, spec: MatchSpec, progress=None):
                 keep = r == 0
                 parts.append(_from_pandas(_match_rows(
                     batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
-                    form_class, spec.max_matches_per_class, spec.sample_seed)))
+                    form_class, spec.max_matches_per_class, spec.sample_seed, spec.forms)))
         parts.append(_stats(n, n_bad, len(good_idx), n_matched))
         yield from pa.concat_tables(parts).combine_chunks().to_batches()
 
@@ -187,9 +187,10 @@ def doc_key(doc_id, text) -> str:
     return "sha1:" + hashlib.sha1((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: int) -> pd.DataFrame:
+def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: int, forms) -> pd.DataFrame:
     """Up to `cap` documents per class, the first in the hash order of `seed` (`match_sample`: an
-    order of doc ids alone, so the final pick is partition-independent)."""
+    order of doc ids alone, so the final pick is partition-independent); each match's text is its
+    caption around the form (`match_text`)."""
 
     docs = np.unique(hits_all_role.doc.to_numpy())
     names = batch.schema.names
@@ -200,11 +201,12 @@ def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: 
     info = pd.DataFrame({
         "doc": docs,
         "doc_id": [doc_key(i, t) for i, t in zip(cols["doc_id"], texts)],
-        "text": [t[:MATCH_TEXT_CHARS] for t in texts],
+        "text": texts,
         "url": cols["url"], "nsfw": cols["nsfw"], "punsafe": cols["punsafe"]})
     x = hits_all_role.assign(idx=form_class[hits_all_role.form.to_numpy()]).merge(info, on="doc")
     keep = first_per_class(x.drop_duplicates(["idx", "doc_id"])[["idx", "doc_id"]], cap, seed)
     x = x.merge(keep, on=["idx", "doc_id"])
     return pd.DataFrame({"kind": MATCH, "role": ALL_ROLE, "idx": x.idx.to_numpy(), "name": x.form.astype(str),
-                         "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id, "text": x.text,
+                         "docs": 1, "mentions": x.mentions.to_numpy(), "doc_id": x.doc_id,
+                         "text": [match_text(t, forms[f]) for t, f in zip(x.text, x.form)],
                          "url": x.url, "nsfw": x.nsfw, "punsafe": x.punsafe})

@@ -47,15 +47,15 @@ from classfreq.errors import UserError  # noqa: E402
 from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
 from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
-from classfreq.pipelines.journal import Journal, discard, publish, remove_if_empty, settle_killed_runs  # noqa: E402
+from classfreq.pipelines.journal import Journal, discard, remove_if_empty, settle_killed_runs  # noqa: E402
 from classfreq.pipelines.match_sample import first_per_class_in_spark  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
 from classfreq.pipelines.outputs import (  # noqa: E402
     TABLES,
     CountKey,
     partition_dir,
-    publish_uri,
-    write_parquet,
+    publish_staged,
+    stage_tables,
     write_warehouse,
 )
 from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
@@ -226,13 +226,7 @@ def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) ->
     folder of each table."""
     c, journal = job.config, job.journal
     refuse_if_nothing_read(tables, result.fmt, result.files, c.allow_all_bad)
-    for table, df in tables.items():
-        with job.phases(f"parquet:{table}"):
-            write_parquet(job.spark, journal.staged(table), df)
-    journal.moves = {t: partition_dir(c.out, t, job.key) for t in TABLES}
-    journal.written = list(tables)
-    if is_local(c.out):
-        journal.save()
+    stage_tables(job.spark, journal, tables, {t: partition_dir(c.out, t, job.key) for t in TABLES}, job.phases)
     con = wh.connect(c.warehouse, wait=c.wait_lock)
     try:
         with job.phases("warehouse"):
@@ -243,10 +237,7 @@ def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) ->
                 labelset_version=job.labelset.version, phase_seconds=job.phases.rounded()))
             job.committed = True
         with job.phases("publish"):
-            if is_local(c.out):
-                publish(journal)
-            else:
-                publish_uri(job.spark, journal.moves, {t: journal.staged(t) for t in tables})
+            publish_staged(job.spark, journal)
         wh.set_phase_seconds(con, job.run_id, job.phases.rounded())
     finally:
         con.close()

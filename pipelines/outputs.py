@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
@@ -12,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classfreq.pipelines.input_files import hadoop_fs, is_local
+from classfreq.pipelines.journal import Journal, publish
 from classfreq.pipelines.phases import checkpoint
 from classfreq.queries.warehouse import replace_tables
 
@@ -56,6 +59,45 @@ def write_parquet(spark, folder: str, df: pd.DataFrame) -> None:
         pq.write_table(table, part)
         fs.mkdirs(target)
         fs.copyFromLocalFile(False, True, path("file://" + part), path(f"{folder}/part-00000.parquet"))
+
+
+@contextmanager
+def checkpointed(name: str):
+    """A phase that is only a checkpoint (``phases.Phases`` also times it)."""
+    checkpoint(name)
+    yield
+
+
+def stage_tables(spark, journal: Journal, tables: dict[str, pd.DataFrame], moves: dict[str, str],
+                 phases: Callable[[str], AbstractContextManager] = checkpointed) -> None:
+    """Steps 1-2 of ``journal``: write ``tables`` under the run's staging folder (phase
+    ``parquet:TABLE`` each), then record in the journal the published folders (``moves``) that the
+    commit will replace (a folder in ``moves`` without a staged table is removed)."""
+    for table, df in tables.items():
+        with phases(f"parquet:{table}"):
+            write_parquet(spark, journal.staged(table), df)
+    journal.moves, journal.written = dict(moves), list(tables)
+    if is_local(journal.out):
+        journal.save()
+
+
+def publish_staged(spark, journal: Journal) -> None:
+    """Step 4 of ``journal`` (after the warehouse commit): move the staged tables into place."""
+    if is_local(journal.out):
+        publish(journal)
+    else:
+        publish_uri(spark, journal.moves, {t: journal.staged(t) for t in journal.written})
+
+
+def published_run_ids(spark, folder: str) -> set[str] | None:
+    """The run ids in a published table folder; None when there is no such folder."""
+    if is_local(folder):
+        return set(pq.read_table(folder, columns=["run_id"]).column("run_id").to_pylist()) \
+            if os.path.isdir(folder) else None
+    fs, target = hadoop_fs(spark, folder)
+    if not fs.exists(target):
+        return None
+    return {r.run_id for r in spark.read.parquet(folder).select("run_id").distinct().collect()}
 
 
 def publish_uri(spark, moves: dict[str, str], staged: dict[str, str]) -> None:

@@ -1,8 +1,14 @@
-"""Judge an existing count run's kept matches for relevance and rewrite its warehouse rows.
+"""Judge an existing count run's kept matches for relevance and rewrite its warehouse rows and Parquet.
 
 The relevance stage of ``count --relevance`` over the run's doc_matches, writing that run's
 class_counts and doc_matches rows back in one transaction. The run must have kept its matches (``--relevance`` or
 ``--max-matches-per-class``); with a cap below ``--sample`` the judged sample is the kept one.
+
+The run's class_counts and doc_matches Parquet folders under its --out are rewritten the way the
+count job writes them (``journal``): staged, then the warehouse transaction (which adds this
+judge-run's own ``runs`` row, kind 'judge', so a killed judge-run is told from a committed one),
+then moved into place. A judge-run killed before its commit leaves the previous verdicts
+everywhere, one killed after it is published by the next count or judge-run on the warehouse.
 
     classfreq relevance judge-run --source cc3m_val [--judge fast] [--master spark://...]
     (or spark-submit / python -m classfreq.pipelines.relevance_run with the same options)
@@ -10,13 +16,25 @@ class_counts and doc_matches rows back in one transaction. The run must have kep
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from classfreq.configs import Config, add_options, from_args, option
 from classfreq.errors import UserError
+from classfreq.pipelines.input_files import is_local
+from classfreq.pipelines.journal import Journal, discard, recover
+from classfreq.pipelines.outputs import (
+    PARTITION_KEYS,
+    CountKey,
+    partition_dir,
+    publish_staged,
+    published_run_ids,
+    stage_tables,
+)
+from classfreq.pipelines.phases import checkpoint
 from classfreq.pipelines.relevance_stage import LAST, RelevanceOptions, judge_run_rows
 from classfreq.pipelines.spark_session import get_spark
 from classfreq.queries import warehouse as wh
@@ -40,6 +58,8 @@ class JudgeRunConfig(Config):
     seed: int = option(DEFAULT_SEED, help="seed of the sampling hash order")
     warehouse: str = option(wh.DEFAULT_WAREHOUSE, help="DuckDB warehouse file")
     wait_lock: float = option(0.0, metavar="SECONDS", help="wait up to SECONDS for another writer to finish")
+    out: str | None = option(metavar="DIR", help="the Parquet folder whose class_counts and doc_matches of the run "
+                                                 "are rewritten (default: the run's --out)")
     master: str | None = option(help="Spark master (default: spark-submit's, else local[*])")
 
     def validate(self) -> JudgeRunConfig:
@@ -58,26 +78,98 @@ class JudgeRunResult:
     classes_judged: int
     pairs: int
     seconds: float
+    judge_run_id: str = ""                             # the `runs` row of this judge-run
+    parquet: dict[str, str] = field(default_factory=dict)  # table -> its rewritten Parquet folder
+
+
+JUDGED_TABLES = ("class_counts", "doc_matches")
 
 
 def judge_run(config: JudgeRunConfig, spark=None) -> JudgeRunResult:
-    """Judge one run's kept matches and replace its class_counts and doc_matches rows."""
+    """Judge one run's kept matches and replace its class_counts and doc_matches rows and Parquet."""
     config.validate()
+    started = wh.utcnow()
     with wh.writer_lock(config.warehouse, wait=config.wait_lock):
         con = wh.connect(config.warehouse, wait=config.wait_lock)
         try:
             run_id = config.run or newest_run(con, config.source, config.mode, config.labelset_name)
             counts, matches = run_rows(con, run_id)
+            out = config.out or _counted_out(con, run_id)
+            if is_local(out):  # a killed count or judge-run left this --out unsettled: settle it first
+                recover(out, config.warehouse, lambda r: wh.has_run(con, r))
             options = RelevanceOptions(labelset=config.labelset or _counted_labelset(con, run_id, counts),
                                        judge=config.judge, sample=config.sample, seed=config.seed)
             _check_version(options.labelset, counts)
+            key = _count_key(counts)
+            if is_local(out):  # before Spark starts
+                _check_parquet_holds(None, out, key, run_id)
             spark = spark or get_spark(config.master)
+            if not is_local(out):
+                _check_parquet_holds(spark, out, key, run_id)
             counts, matches = judge_run_rows(spark, counts, matches, options)
-            wh.replace_tables(con, [("class_counts", counts, {"run_id": run_id}),
-                                    ("doc_matches", matches, {"run_id": run_id})])
+            journal = Journal(out=out, run_id=wh.new_run_id("judge"), warehouse=os.path.abspath(config.warehouse))
+            run = wh.run_row(journal.run_id, "judge", started, inputs={"run_id": run_id},
+                             options={**config.as_dict(), "out": out}, labelset=key.labelset,
+                             labelset_version=str(counts.version.iloc[0]))
+            parquet = write_judged(spark, con, journal, key, {"class_counts": counts, "doc_matches": matches}, run)
         finally:
             con.close()
-    return JudgeRunResult(run_id, int(counts.relevance_judged.notna().sum()), LAST.pairs, LAST.seconds)
+    return JudgeRunResult(run_id, int(counts.relevance_judged.notna().sum()), LAST.pairs, LAST.seconds,
+                          journal.run_id, parquet)
+
+
+def write_judged(spark, con, journal: Journal, key: CountKey, tables: dict[str, pd.DataFrame],
+                 run: pd.DataFrame) -> dict[str, str]:
+    """The count job's write path (``journal``) for the judged tables: Parquet staged, the run's
+    rows and this judge-run's ``runs`` row in one transaction, then the Parquet moved into place."""
+    parquet = {t: partition_dir(journal.out, t, key) for t in tables}
+    committed = False
+    try:
+        if is_local(journal.out):
+            journal.save()
+        stage_tables(spark, journal, {t: parquet_frame(df) for t, df in tables.items()}, parquet)
+        run_id = tables["class_counts"].run_id.iloc[0]
+        wh.replace_tables(con, [*((t, df, {"run_id": run_id}) for t, df in tables.items()),
+                                ("runs", run, {"run_id": journal.run_id})],
+                          before_commit=lambda: checkpoint("warehouse:commit"))
+        committed = True
+        publish_staged(spark, journal)
+    except BaseException:
+        if not committed:  # a committed judge-run's journal stays: the next run publishes it
+            discard(journal)
+        raise
+    return parquet
+
+
+def parquet_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Warehouse rows in the column order of the count job's Parquet (run columns first)."""
+    first = ["run_id", *PARTITION_KEYS, "version"]
+    return rows[first + [c for c in rows.columns if c not in first]]
+
+
+def _count_key(counts: pd.DataFrame) -> CountKey:
+    row = counts.iloc[0]
+    return CountKey(**{k: str(row[k]) for k in PARTITION_KEYS})
+
+
+def _counted_out(con, run_id: str) -> str:
+    row = con.execute("SELECT json_extract_string(options, '$.out') FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if not row or not row[0]:
+        raise UserError(f"the warehouse does not record where run {run_id} wrote its Parquet; pass --out DIR")
+    return row[0]
+
+
+def _check_parquet_holds(spark, out: str, key: CountKey, run_id: str) -> None:
+    """The run's Parquet folders must hold this run, so that rewriting them leaves one run per folder."""
+    for table in JUDGED_TABLES:
+        folder = partition_dir(out, table, key)
+        found = published_run_ids(spark, folder)
+        if found is None:
+            raise UserError(f"run {run_id}'s {table} Parquet is not at {folder}; pass --out with the folder the "
+                            f"run was counted into")
+        if found != {run_id}:
+            raise UserError(f"{folder} holds run {', '.join(sorted(found))}, not {run_id}: another run wrote that "
+                            f"--out since; count the source again, or pass --out with this run's folder")
 
 
 def newest_run(con, source: str, mode: str, labelset: str) -> str:
@@ -121,13 +213,14 @@ def _check_version(labelset: str, counts: pd.DataFrame) -> None:
 def summary(res: JudgeRunResult) -> str:
     rate = res.pairs / res.seconds if res.seconds else 0.0
     return (f"judged run {res.run_id}: {res.classes_judged} classes, {res.pairs:,} pairs in {res.seconds:.1f}s "
-            f"({rate:,.0f} pairs/s in Spark)")
+            f"({rate:,.0f} pairs/s in Spark); rewrote its warehouse rows and {', '.join(res.parquet.values())}; "
+            f"run {res.judge_run_id}")
 
 
 def register(subparsers) -> None:
     """`classfreq relevance judge-run`."""
     add_action(subparsers, "judge-run", JudgeRunConfig, _handle,
-               "judge an existing count run's kept matches for relevance and rewrite its warehouse rows")
+               "judge an existing count run's kept matches for relevance and rewrite its warehouse rows and Parquet")
 
 
 def _handle(args) -> int:

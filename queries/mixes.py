@@ -13,9 +13,11 @@ its components. YAML/JSON:
         note: OpenAI's 400M pairs were never released
 
 `source` may also be written as fields: {kind: imported, origin, corpus, method} or
-{kind: ours, source, mode (default 'default'), role (default 'all')}. A file may hold a list of
-such entries under `mixes:`. CSV: one row per (model, component) with columns model, component,
-source, weight, counted, note.
+{kind: ours, source, mode (default 'default'), role (default 'all'), basis (default 'raw')}. Our
+counter's key with ':relevant' appended (basis: relevant) names its relevance-judged counts
+(relevant documents only): that component is then counted as relevant documents on either basis
+of the mix. A file may hold a list of such entries under `mixes:`. CSV: one row per (model,
+component) with columns model, component, source, weight, counted, note.
 """
 from __future__ import annotations
 
@@ -31,22 +33,36 @@ from classfreq.queries.warehouse import replace_rows
 COLUMNS = ["model", "component", "source_kind", "source", "weight", "counted", "note"]
 
 
+RELEVANT = ":relevant"
+VALID_KEYS = ("'imported:<origin>:<corpus>:<method>', 'ours:<source>:<mode>:<role>' or "
+              "'ours:<source>:<mode>:<role>:relevant' (its relevance-judged counts)")
+
+
 def count_key(spec) -> str:
     """The count_key a component names, from a string or from {kind, ...} fields."""
     if isinstance(spec, str):
-        kind = spec.split(":", 1)[0]
-        if kind not in ("ours", "imported") or spec.count(":") != 3:
-            raise UserError(f"mix source {spec!r} is not a count key; write "
-                            f"'imported:<origin>:<corpus>:<method>' or 'ours:<source>:<mode>:<role>'")
+        if not _is_count_key(spec):
+            raise UserError(f"mix source {spec!r} is not a count key; write {VALID_KEYS}")
         return spec
     if isinstance(spec, dict):
         kind = spec.get("kind")
         if kind == "imported" and {"origin", "corpus", "method"} <= set(spec):
             return f"imported:{spec['origin']}:{spec['corpus']}:{spec['method']}"
         if kind == "ours" and "source" in spec:
-            return f"ours:{spec['source']}:{spec.get('mode', 'default')}:{spec.get('role', 'all')}"
-    raise UserError(f"mix source {spec!r} must be a count key or {{kind: imported, origin, corpus, "
-                    f"method}} / {{kind: ours, source, mode, role}}")
+            basis = spec.get("basis", "raw")
+            if basis not in ("raw", "relevant"):
+                raise UserError(f"mix source {spec!r}: basis must be raw or relevant, not {basis!r}")
+            key = f"ours:{spec['source']}:{spec.get('mode', 'default')}:{spec.get('role', 'all')}"
+            return key + (RELEVANT if basis == "relevant" else "")
+    raise UserError(f"mix source {spec!r} must be a count key ({VALID_KEYS}) or {{kind: imported, origin, corpus, "
+                    f"method}} / {{kind: ours, source, mode, role, basis}}")
+
+
+def _is_count_key(key: str) -> bool:
+    parts = key.split(":")
+    if parts[0] == "imported":
+        return len(parts) == 4
+    return parts[0] == "ours" and (len(parts) == 4 or (len(parts) == 5 and parts[4] == RELEVANT[1:]))
 
 
 def _truthy(value) -> bool:
@@ -73,7 +89,7 @@ def _entry_rows(entry: dict, where: str) -> list[dict]:
         counted = _truthy(comp.get("counted", True))
         source = comp.get("source")
         if source is None and {"kind"} <= set(comp):
-            source = {k: comp[k] for k in ("kind", "origin", "corpus", "method", "source", "mode", "role")
+            source = {k: comp[k] for k in ("kind", "origin", "corpus", "method", "source", "mode", "role", "basis")
                       if k in comp}
         if counted and source is None:
             raise UserError(f"{where}: counted component {comp.get('component', comp.get('name'))!r} "

@@ -188,17 +188,22 @@ SELECT *, 'raw' AS basis, docs_est / nullif(corpus_docs, 0) * 1e6 AS docs_per_mi
 -- weight (epochs or sampling weight, default 1) x the component's (estimated) documents; docs_lo /
 -- docs_hi the same sum of the components' interval ends. basis 'raw': every document that matched;
 -- basis 'relevant': only where every counted component found for the label-set version has a
--- relevance-judged variant (count_key || ':relevant'), the sum of those.
+-- relevance-judged variant (count_key || ':relevant'), the sum of those. A component that names a
+-- ':relevant' key is counted as relevant documents on both bases, so a mix whose every counted
+-- component does has basis 'relevant' only.
 CREATE OR REPLACE VIEW mix_class_docs AS
 WITH comp AS (
   SELECT model AS mix, count(*) FILTER (WHERE counted) AS components_counted,
-         count(*) FILTER (WHERE NOT counted OR counted IS NULL) AS components_uncounted
+         count(*) FILTER (WHERE NOT counted OR counted IS NULL) AS components_uncounted,
+         count(*) FILTER (WHERE counted AND source LIKE '%:relevant') AS components_relevant
   FROM mixes GROUP BY model),
 variants AS (
   SELECT model AS mix, source AS component_key, coalesce(weight, 1) AS weight, 'raw' AS basis,
          source AS count_key FROM mixes WHERE counted
   UNION ALL
-  SELECT model, source, coalesce(weight, 1), 'relevant', source || ':relevant' FROM mixes WHERE counted),
+  SELECT model, source, coalesce(weight, 1), 'relevant',
+         CASE WHEN source LIKE '%:relevant' THEN source ELSE source || ':relevant' END
+  FROM mixes WHERE counted),
 per_class AS (
   SELECT v.mix, v.basis, v.component_key, v.weight, s.labelset, s.version, s.class_index, s.docs_est,
          s.docs_est_lo, s.docs_est_hi
@@ -218,4 +223,5 @@ SELECT p.mix, p.basis, p.labelset, p.version, p.class_index,
 FROM per_class p
 JOIN complete USING (mix, labelset, version, basis)
 JOIN comp ON comp.mix = p.mix
+WHERE p.basis = 'relevant' OR comp.components_relevant < comp.components_counted
 GROUP BY p.mix, p.basis, p.labelset, p.version, p.class_index;

@@ -341,9 +341,9 @@ def source_relation(components: pd.DataFrame, count_key: str, basis: str) -> str
     'exploratory' (outside the family)."""
     counted = sorted(set(components.loc[components["counted"], "source"].dropna()))
     own = count_key.removesuffix(":relevant")
-    if counted == [own]:   # on the primary's basis it is the primary; on the other, the mix's raw counts
-        return "the mix itself"
-    if own in set(components["source"].dropna()):
+    if counted in ([own], [count_key]):  # on the primary's basis it is the primary; on the other, the mix's
+        return "the mix itself"          # raw counts (a mix naming a ':relevant' key has only those)
+    if own in {s.removesuffix(":relevant") for s in components["source"].dropna()}:
         return "alternative"
     counted_corpora = {_corpus(k) for k in counted} - {None}
     if _corpus(count_key) in counted_corpora:

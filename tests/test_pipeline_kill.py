@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from pipeline_support import count
@@ -64,12 +65,17 @@ def orphan_rows(con) -> int:
 def start_and_kill_at(checkpoint: str, work: Path, new_input: Path) -> None:
     """`classfreq count` in its own process group, stopped at ``checkpoint``, then SIGKILLed
     with everything it started (JVM, Python workers)."""
+    kill_at(checkpoint, work, ["count", "--input", str(new_input), "--source", SOURCE, "--format", "cc3m",
+                               "--max-matches-per-class", "2", "--out", str(work / "out"),
+                               "--warehouse", str(work / "wh.duckdb"), "--progress-interval", "0"])
+
+
+def kill_at(checkpoint: str, work: Path, argv: list[str]) -> None:
+    """`classfreq ARGV` in its own process group, stopped at ``checkpoint``, then SIGKILLed with
+    everything it started."""
     marker = work / "stopped"
     env = {**os.environ, STOP_AT_ENV: checkpoint, STOP_FILE_ENV: str(marker)}
-    proc = subprocess.Popen([sys.executable, "-m", "classfreq.cli", "count", "--input", str(new_input),
-                             "--source", SOURCE, "--format", "cc3m", "--max-matches-per-class", "2",
-                             "--out", str(work / "out"), "--warehouse", str(work / "wh.duckdb"),
-                             "--progress-interval", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "classfreq.cli", *argv],
                             env=env, cwd=work, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -125,4 +131,50 @@ def test_a_failed_run_leaves_nothing_staged(tmp_path):
     bad.write_text("{not json\n{\"text\": 3}\n")
     with pytest.raises(UserError, match="format is probably wrong"):
         count(tmp_path, bad, "bad", format="jsonl")
+    assert not (tmp_path / "out" / TMP).exists()
+
+
+@pytest.fixture(scope="module")
+def kept_run(shared, tmp_path_factory):
+    """A folder with --out and a warehouse holding one run that kept its matches, never judged."""
+    base = tmp_path_factory.mktemp("killed_judge_runs")
+    lines = (shared / "captions/cc3m_val/Validation_GCC-1.1.0-Validation.tsv").read_text(encoding="utf-8").splitlines()
+    captions = base / "captions.tsv"
+    captions.write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
+    res = count(base, captions, SOURCE, warehouse=base / "wh.duckdb", out=base / "out", max_matches_per_class=3)
+    return base, res.run_id
+
+
+JUDGED = ("class_counts", "doc_matches")
+JUDGE_BEFORE_COMMIT = ["parquet:doc_matches", "warehouse:commit"]
+JUDGE_AFTER_COMMIT = ["publish:class_counts:moved-aside", "publish:doc_matches"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("checkpoint", JUDGE_BEFORE_COMMIT + JUDGE_AFTER_COMMIT)
+def test_a_killed_judge_run_leaves_parquet_and_warehouse_agreeing(kept_run, tmp_path, checkpoint):
+    """`classfreq relevance judge-run` killed anywhere: after the next run's first step, the Parquet
+    and the warehouse hold the same verdicts (none before the commit, the new ones after it)."""
+    base, run_id = kept_run
+    shutil.copytree(base / "out", tmp_path / "out")
+    shutil.copy(base / "wh.duckdb", tmp_path / "wh.duckdb")
+    kill_at(checkpoint, tmp_path, ["relevance", "judge-run", "--run", run_id, "--judge", "lexical",
+                                   "--warehouse", str(tmp_path / "wh.duckdb"), "--out", str(tmp_path / "out")])
+    settle_killed_runs(str(tmp_path / "out"), str(tmp_path / "wh.duckdb"))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    try:
+        rows = {t: con.execute(f"SELECT * EXCLUDE (source, mode, labelset) FROM {t}").fetchdf() for t in JUDGED}
+        judge_runs = con.execute("SELECT count(*) FROM runs WHERE kind = 'judge'").fetchone()[0]
+    finally:
+        con.close()
+    committed = checkpoint in JUDGE_AFTER_COMMIT
+    assert judge_runs == int(committed) and rows["doc_matches"].p_relevant.notna().any() == committed
+    for table, key in (("class_counts", ["role", "class_index"]), ("doc_matches", ["class_index", "doc_id", "form"])):
+        parquet = pq.read_table(partition_dir(str(tmp_path / "out"), table, KEY)).to_pandas()
+        unwritten = set(rows[table].columns) - set(parquet.columns)  # relevance columns the count left NULL
+        assert not committed or not unwritten, (table, unwritten)
+        assert rows[table][sorted(unwritten)].isna().all().all() and set(parquet.columns) <= set(rows[table].columns)
+        pd.testing.assert_frame_equal(parquet.sort_values(key, ignore_index=True),
+                                      rows[table][parquet.columns].sort_values(key, ignore_index=True),
+                                      check_dtype=False)
     assert not (tmp_path / "out" / TMP).exists()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from pipeline_support import comparable, count, labelset, spark_session
 
 from classfreq.errors import UserError
+from classfreq.pipelines.match_text import MATCH_TEXT_CHARS, form_span, match_text
 from classfreq.pipelines.relevance_run import JudgeRunConfig, judge_run
 from classfreq.queries.runner import run_query
 from classfreq.queries.warehouse import connect, replace_rows
@@ -21,6 +23,15 @@ CLEAR = [("2015 Jaguar XJ for sale in Dallas", "jaguar", False),
          ("man wearing an orange shirt", "orange", False),
          ("a bowl of oranges on the kitchen table", "orange", True)]
 SAMPLE, SEED = 3, 11
+LONG_END = "and at last a jaguar resting on a branch above the river"  # the class word ~1,200 characters in
+
+
+def _long_caption(lines: list[str]) -> str:
+    """Real CC3M captions run together into one caption of over 1,000 characters, ending with LONG_END."""
+    head = " ".join(line.split("\t")[0] for line in lines[:60])
+    head = head[:1200].rsplit(" ", 1)[0]
+    assert "jaguar" not in head.lower()
+    return f"{head} {LONG_END}"
 
 
 def _class(name: str) -> int:
@@ -40,6 +51,7 @@ def runs(shared, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("relevance")
     lines = shared.joinpath(*CC3M).read_text(encoding="utf-8").splitlines()[:800]
     lines += [f"{text}\t{_first_in_sample_order(f'http://clear.example/{i}/')}" for i, (text, _, _) in enumerate(CLEAR)]
+    lines.append(f"{_long_caption(lines)}\t{_first_in_sample_order('http://long.example/')}")
     path = tmp / "cc3m.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     common = {"format": "cc3m", "out": tmp / "out"}
@@ -56,6 +68,32 @@ def test_clear_cases_are_judged_right_in_the_count(runs):
     for text, name, relevant in CLEAR:
         row = m[(m.text == text) & (m.class_index == _class(name))]
         assert len(row) == 1 and bool(row.relevant.iloc[0]) is relevant, (text, row.p_relevant.tolist())
+
+
+def test_a_long_caption_is_judged_on_the_words_around_its_match(runs):
+    m = runs["judged"].tables["doc_matches"]
+    row = m[m.text.str.contains(LONG_END, regex=False) & (m.class_index == _class("jaguar"))]
+    assert len(row) == 1, m[m.class_index == _class("jaguar")].text.tolist()
+    text = row.text.iloc[0]
+    assert text.startswith("…") and len(text) <= MATCH_TEXT_CHARS + 1
+    assert bool(row.relevant.iloc[0]), row.p_relevant.tolist()
+
+
+def test_match_text_centres_long_captions_on_the_form():
+    words = " ".join(f"word{i}" for i in range(400))
+    long = f"{words} Two JAGUARS, and a Jaguar resting {words}"
+    window = match_text(long, "jaguar")
+    assert "a Jaguar resting" in window and window.startswith("…") and window.endswith("…")
+    assert len(window) <= MATCH_TEXT_CHARS + 2
+    centre = window.index("Jaguar") + 3
+    assert abs(centre - len(window) / 2) < 20  # centred, give or take the words cut at each side
+    assert all(part.startswith("word") or part in ("Two", "JAGUARS,", "and", "a", "Jaguar", "resting")
+               for part in window.strip("…").split())  # no word cut in half
+    assert match_text("a jaguar", "jaguar") == "a jaguar"
+    assert form_span("the jaguars and a Polar-Bear", "polar bear") == (18, 28)  # tokens as the matcher reads them
+    assert form_span("ａ ｊａｇｕａｒ here", "jaguar") == (2, 8)  # found after NFKC
+    assert form_span("jaguarundi", "jaguar") is None
+    assert match_text(words, "jaguar") == words[:words.rfind(" ", 0, MATCH_TEXT_CHARS)] + "…"  # absent: the head
 
 
 def test_a_run_without_relevance_counts_the_same_and_has_no_relevance_columns(runs):
@@ -128,6 +166,26 @@ def test_judge_run_judges_an_existing_run_in_the_warehouse(runs):
     assert c[c.docs == 0].relevant_share.isna().all()
     judged_docs = m[m.p_relevant.notna()].groupby("class_index").doc_id.nunique()
     assert judged_docs.sort_index().tolist() == seen.sort_values("class_index").relevance_judged.tolist()
+    assert_parquet_equals_warehouse(res, {"class_counts": c, "doc_matches": m})
+
+
+def assert_parquet_equals_warehouse(res, rows: dict[str, pd.DataFrame]) -> None:
+    """The judge-run's rewritten Parquet holds the run's warehouse rows, relevance columns included."""
+    keys = {"class_counts": ["role", "class_index"], "doc_matches": ["class_index", "doc_id", "form"]}
+    for table, key in keys.items():
+        parquet = pq.read_table(res.parquet[table]).to_pandas().sort_values(key, ignore_index=True)
+        want = rows[table].drop(columns=["source", "mode", "labelset"]).sort_values(key, ignore_index=True)
+        assert set(parquet.run_id) == {res.run_id}
+        assert set(parquet.columns) == set(want.columns), table
+        pd.testing.assert_frame_equal(parquet, want[parquet.columns], check_dtype=False)
+    assert rows["doc_matches"].relevant.notna().any()
+
+
+def test_judge_run_refuses_a_run_whose_parquet_another_run_replaced(runs):
+    """The 'every' run's Parquet folders were replaced by the 'kept' run (same --out and source)."""
+    with pytest.raises(UserError, match=f"holds run {runs['kept'].run_id}, not {runs['every'].run_id}"):
+        judge_run(JudgeRunConfig(run=runs["every"].run_id, judge="lexical", warehouse=str(runs["tmp"] / "plain.duckdb")),
+                  spark_session())
 
 
 def test_judge_run_says_when_the_run_kept_no_matches(tmp_path):

@@ -284,6 +284,17 @@ components:
     con.execute("DELETE FROM mixes WHERE model = 'llava-test'")
 
 
+def test_mix_files_accept_relevant_count_keys_and_name_the_valid_ones(tmp_path):
+    y = tmp_path / "judged.yaml"
+    y.write_text("models: [m]\ncomponents:\n  - component: web\n    source: ours:web:default:all:relevant\n"
+                 "  - component: as fields\n    source: {kind: ours, source: web2, basis: relevant}\n")
+    assert read_mix_file(y)["source"].tolist() == ["ours:web:default:all:relevant", "ours:web2:default:all:relevant"]
+    for bad in ("ours:web:default:all:raw", "imported:bethgelab:cc3m:lemmatized:relevant", "ours:web:default"):
+        y.write_text(f"models: [m]\ncomponents:\n  - component: web\n    source: {bad}\n")
+        with pytest.raises(UserError, match="'ours:<source>:<mode>:<role>:relevant'"):
+            read_mix_file(y)
+
+
 def test_cli_query_import_and_mix(wh, shared, tmp_path, capsys):
     con, path = wh
     con.close()

@@ -500,3 +500,34 @@ def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_pat
     assert "relevance-adjusted counts are primary" in text and "ViT-B-16_laion400m on the same mix's raw counts" in text
     np.testing.assert_allclose(rec.per_class.sort_values("class_index")["docs"].to_numpy(), docs * share)
     assert len(an.counters) and (an.counters["other_source"].str.contains("raw")).any()
+
+
+def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path, shared):
+    """A mix file may name a judged source's ':relevant' count key: that source's relevant-document
+    estimates are then the mix's counts, the headline says so, and there is no raw view of the mix."""
+    from classfreq.queries.mixes import read_mix_file, write_mixes
+    from classfreq.reports.sections import ReportContext, headline_section
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
+    try:
+        docs, share = write_judged_source(con, shared)
+        mf = tmp_path / "judged.yaml"
+        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
+                      "    source: ours:web_judged:default:all:relevant\n    weight: 2\n")
+        assert write_mixes(con, read_mix_file(mf)) == []  # the key has counts
+        bases = con.execute("SELECT DISTINCT basis FROM mix_class_docs WHERE mix = 'ViT-B-16_laion400m'").fetchall()
+        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
+        head = headline_section(ReportContext(con, an, R.recommend(con, an.classes, RecommendOptions(budget=1000))))
+    finally:
+        con.close()
+    assert bases == [("relevant",)]
+    s = an.summary.set_index("source_relation")
+    assert s.loc["own mix", "count_basis"] == "relevant" and "own mix, raw counts" not in s.index
+    primary = an.classes.sort_values("class_index")
+    np.testing.assert_allclose(primary["docs"].to_numpy(), 2 * docs * share)
+    y = primary["accuracy"].to_numpy()
+    assert s.loc["own mix", "spearman"] == pytest.approx(stats.spearmanr(np.log10(2 * docs * share + 1), y).statistic)
+    raw = an.summary[an.summary["mix"] == "source:ours:web_judged:default:all"]
+    assert raw["source_relation"].tolist() == ["alternative"]  # the raw counts of the same source, beside it
+    text = " ".join(i for i in head.items if isinstance(i, str))
+    assert "ViT-B-16_laion400m on imagenet-val (zero-shot) vs its own mix (relevance-adjusted counts)" in text
+    assert "raw counts" not in text
