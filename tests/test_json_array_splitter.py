@@ -152,3 +152,26 @@ def test_arrays_back_to_back_bom_and_text_after_are_accounted():
         records = len(b'1{"x": "]"}"y"')
         assert (ledger.read, ledger.record_bytes, ledger.skipped_bytes) == (len(data), records, len(b"tail"))
         assert ledger.structure_bytes == len(data) - records - len(b"tail")  # BOMs, brackets, commas, white space
+
+
+def test_records_whose_first_key_recurs_inside_them_split_like_json_loads():
+    """The fast path cuts the text at the last record start in it ('{' and the first record's
+    first key): where that key also starts objects nested in records, or strings hold escaped
+    quotes, brackets and the key itself, the split is still exactly json.loads's."""
+    rng = random.Random(5)
+    for _ in range(150):
+        records = [{"id": i, "kids": [{"id": f'{i}.{j} \\" {{"id": ] "', "k": random_string(rng)}
+                                      for j in range(rng.randint(0, 3))], "v": random_string(rng)}
+                   for i in range(rng.randint(1, 30))]
+        data = dump(records, rng).encode("utf-8")
+        for block in (rng.randint(16, 300), 1 << 20):
+            assert split(data, block) == records, (block, data)
+
+
+def test_records_come_out_as_their_exact_bytes_invalid_utf8_included():
+    texts = [b'{"id": "a\xff\xfe", "v": "\xc3\xa9"}', b'{"id": "b",\n "v": "x\\"y"}', b'{"id":"c"}']
+    data = b"[" + b" ,\n".join(texts) + b"]"
+    for block in (5, 1 << 20):
+        ledger = Ledger()
+        assert [p.raw for p in split_pieces(io.BytesIO(data), block=block, ledger=ledger)] == texts
+        assert ledger.structure_bytes == len(data) - sum(map(len, texts))
