@@ -255,7 +255,7 @@ class _Splitter:
         data = b"".join((b"[", text[pos:end - 1].encode("utf-8", "surrogateescape"), b"]"))
         try:
             raws = _RAW_ELEMENTS.decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # (nesting deeper than msgspec goes: record by record)
             return pos, []
         run = list(map(Piece, map(bytes, raws)))
         led = self.t.ledger
@@ -282,7 +282,7 @@ class _Splitter:
                 n_bytes += len(raw)
                 n_structure += m.end() - end  # ASCII only: one byte per character
                 pos = m.end()
-        except (StopIteration, json.JSONDecodeError):
+        except (StopIteration, json.JSONDecodeError, RecursionError):
             pass
         led = self.t.ledger
         led.records += len(run)
@@ -310,7 +310,7 @@ class _Splitter:
                 _, end = _DECODER.raw_decode(t.text, pos)
                 if t.eof or not _NUMBER_TAIL.fullmatch(t.text, end):
                     return pos, end, None  # (a number that reaches the end of the text may go on)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # (too deep for the C decoder: the scanner has no depth limit)
                 state, at = _scan(t.text, pos)
                 if state == "complete":
                     return pos, at, None  # malformed inside, but its extent is sure: a record of its own

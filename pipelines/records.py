@@ -64,7 +64,7 @@ def load_json_object(raw: bytes, buf: DocBuffer, file: str) -> dict | None:
         return None
     try:
         rec = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # (nesting deeper than the decoder goes is malformed here)
         buf.quarantine(MALFORMED_JSON, f"{exc}: {text}", file)
         return None
     if not isinstance(rec, dict):

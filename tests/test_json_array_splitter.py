@@ -10,8 +10,10 @@ import random
 
 import pytest
 
+from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.json_array_splitter import SKIPPED_OUTSIDE, JsonLayoutError, iter_records, split_pieces
 from classfreq.pipelines.pieces import Ledger
+from classfreq.pipelines.records import load_json_object
 
 # string pieces chosen to break a splitter that looks at bytes without tracking strings and escapes
 DECOYS = ['"conversations": [', '"annotations": [', "]", "}", "[", "{", ",", ":", '\\"', "\\", "\\\\", '"',
@@ -175,3 +177,14 @@ def test_records_come_out_as_their_exact_bytes_invalid_utf8_included():
         ledger = Ledger()
         assert [p.raw for p in split_pieces(io.BytesIO(data), block=block, ledger=ledger)] == texts
         assert ledger.structure_bytes == len(data) - sum(map(len, texts))
+
+
+def test_a_record_nested_deeper_than_the_decoders_go_is_one_record_quarantined_by_the_parser():
+    """msgspec and the stdlib decoder raise RecursionError past about 1,000 levels: the bracket
+    scanner (no depth limit) gives the record its extent, and the parser quarantines it."""
+    deep = b'{"id": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    data = b'[{"id": 1}, ' + deep + b', {"id": 2}, {"id": 3}]'
+    for block in (64, 1 << 20):
+        assert [p.raw for p in split_pieces(io.BytesIO(data), block=block)] == [b'{"id": 1}', deep, b'{"id": 2}', b'{"id": 3}']
+    buf = DocBuffer()
+    assert load_json_object(deep, buf, "deep.json") is None and len(buf) == 1
