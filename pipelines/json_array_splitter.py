@@ -49,6 +49,7 @@ _SEPARATORS = " \t\r\n\ufeff,["
 _CLOSER = {"]": "[", "}": "{"}
 _DECODER = json.JSONDecoder()
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_CUTS_TRIED = 3  # record starts (from the last in the text back) at which msgspec is tried
 
 
 class JsonLayoutError(ValueError):
@@ -235,7 +236,12 @@ class _Splitter:
         # records that start before the last record start in the text end in it: no scan runs
         # into the end of the text (a JSONDecodeError there costs a count of the whole text)
         limit = t.text.rfind(self.start_literal) if self.start_literal else len(t.text)
-        end, run = self._all_at_once(pos, limit)
+        cut, end, run = limit, pos, []
+        for _ in range(_CUTS_TRIED):  # the last start found may be an object nested in a record: try earlier ones
+            end, run = self._all_at_once(pos, cut)
+            if run or cut <= pos:
+                break
+            cut = t.text.rfind(self.start_literal, pos + 1, cut)
         if not run:
             end, run = self._one_by_one(pos, limit)
         t.done = max(t.done, end)
