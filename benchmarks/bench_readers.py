@@ -1,8 +1,9 @@
 """JSON array splitting speed and the LLaVA reader's memory, with their baselines from the same run.
 
 Speed: a generated LLaVA-shaped array split by the splitter before issue 11 (a byte scanner,
-benchmarks/baseline_json_splitter.py), by the splitter now (pipelines/json_array_splitter.py: the
-C decoder's fast path, the scanner as fallback, every byte accounted for), and by a plain stdlib
+benchmarks/baseline_json_splitter.py), by the splitter now (pipelines/json_array_splitter.py: msgspec
+splits each decoded block at once, the stdlib C decoder then the scanner as fallbacks, every byte
+accounted for), and by a plain stdlib
 ``JSONDecoder.raw_decode`` loop over the whole decoded text (no record bytes, no accounting, no
 recovery); each must find the same number of records. MB/s by wall clock (best of --repeats) and
 by CPU time (steadier on a busy machine).
@@ -12,7 +13,7 @@ Memory: peak RSS of a fresh process staging an array of 20 KB records into Parqu
 (``json.load`` of the file) and the staging before issue 11 (chunks of 50,000 records). Every
 process imports the same modules first; "growth" is the peak over that.
 
-    .venv/bin/python benchmarks/bench_readers.py [--mb 66] [--memory-mb 300] [--repeats 3]
+    .venv/bin/python benchmarks/bench_readers.py [--mb 120] [--memory-mb 300] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def speed_table(mb: float, repeats: int) -> list[str]:
     data = llava_array(int(mb * 1e6), (5, 120))
     size = len(data) / 1e6
     rows = [("stdlib raw_decode loop (baseline)", stdlib_loop, repeats),
-            ("splitter now (fast path + scanner)", new_splitter, repeats),
+            ("splitter now (msgspec fast path + fallbacks)", new_splitter, repeats),
             ("splitter before (byte scanner)", old_splitter, 1)]
     results = [(name, *best(fn, data, r)) for name, fn, r in rows]
     base_w, base_c = size / results[0][2], size / results[0][3]
@@ -165,7 +166,7 @@ def memory_table(mb: float) -> list[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mb", type=float, default=66, help="size of the array split for speed (MB)")
+    ap.add_argument("--mb", type=float, default=120, help="size of the array split for speed (MB)")
     ap.add_argument("--memory-mb", type=float, default=300, help="size of the array of 20 KB records (MB)")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)

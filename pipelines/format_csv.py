@@ -18,10 +18,10 @@ from typing import BinaryIO
 
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import DocBuffer
-from classfreq.pipelines.input_files import peek
+from classfreq.pipelines.input_files import peek, without_bom
 from classfreq.pipelines.pieces import Ledger, Piece
 from classfreq.pipelines.reader import Documents, Probe, Reader, ReadOptions
-from classfreq.pipelines.records import BOM, add_generic, decode
+from classfreq.pipelines.records import add_generic, decode
 from classfreq.pipelines.staging import read_split
 
 MALFORMED_CSV = "malformed CSV record"
@@ -141,8 +141,7 @@ def split_csv_batches(stream: BinaryIO) -> Iterator[list[Piece]]:
 
 
 def read_header(spark, path: str) -> tuple[str, ...]:
-    head = peek(spark, path)
-    head = head[len(BOM):] if head.startswith(BOM) else head
+    head = without_bom(peek(spark, path))
     line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     return tuple(next(csv.reader(io.StringIO(line)), []))
 

@@ -23,6 +23,13 @@ _CHECK_BLOCK = 16 << 20
 DATA_SUFFIXES = (".parquet", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".csv")
 _NOT_DATA = ("readme", "provenance", "license", "licence")
 
+BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(data: bytes) -> bytes:
+    """``data`` less a leading UTF-8 byte order mark (a file's first bytes, or a record's)."""
+    return data[len(BOM):] if data.startswith(BOM) else data
+
 
 def _is_data_name(name: str) -> bool:
     low = name.lower()

@@ -7,7 +7,6 @@ from functools import partial
 
 from pyspark.sql import DataFrame
 
-from classfreq.pipelines.json_array_splitter import JsonLayoutError, split_batches
 from classfreq.pipelines.reader import ReadOptions
 from classfreq.pipelines.records import Parser
 from classfreq.pipelines.staging import FileLayoutError, read_split
@@ -15,6 +14,8 @@ from classfreq.pipelines.staging import FileLayoutError, read_split
 
 def split_json(stream, member: str | None = None):
     """The pieces of one JSON file, in lists; a file that is not the layout fails as a whole."""
+    # imported here: only the driver splits, so executors (which import the formats to parse) need no msgspec
+    from classfreq.pipelines.json_array_splitter import JsonLayoutError, split_batches
     try:
         yield from split_batches(stream, member=member)
     except JsonLayoutError as exc:

@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from classfreq.pipelines.input_files import peek, to_spark_path
+from classfreq.pipelines.input_files import peek, to_spark_path, without_bom
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")  # names of files the JSON formats detect
 
@@ -61,8 +61,7 @@ class Probe:
     @cached_property
     def head(self) -> bytes:
         """The first 64 KiB (decompressed), a leading BOM and white space removed."""
-        head = peek(self.spark, self.path)
-        return (head[3:] if head.startswith(b"\xef\xbb\xbf") else head).lstrip()
+        return without_bom(peek(self.spark, self.path)).lstrip()
 
     @cached_property
     def first_line(self) -> bytes:

@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from classfreq.pipelines.documents import ALL_ROLE, DOC_DDL, DocBuffer
+from classfreq.pipelines.input_files import BOM, without_bom
 from classfreq.pipelines.reader import Documents, Probe, Reader, ReadOptions
 
 INVALID_UTF8 = "invalid UTF-8 bytes"
@@ -25,7 +26,6 @@ MALFORMED_TSV = "malformed TSV record (no tab between fields)"
 NO_TEXT = "record without a text field"
 NON_STRING = "non-string text"
 
-BOM = b"\xef\xbb\xbf"
 EMPTY_LINES = (b"", b"\r", BOM, BOM + b"\r")  # lines that are no record; white space is a document
 
 Parser = Callable[[bytes, DocBuffer, str, ReadOptions], None]
@@ -64,7 +64,7 @@ def load_json_object(raw: bytes, buf: DocBuffer, file: str) -> dict | None:
         return None
     try:
         rec = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # (nesting deeper than the decoder goes is malformed here)
         buf.quarantine(MALFORMED_JSON, f"{exc}: {text}", file)
         return None
     if not isinstance(rec, dict):
@@ -114,8 +114,7 @@ def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line"
         for raw, file, reason in zip(raws, files, reasons):
             if raw is None or raw in EMPTY_LINES or (not blank_is_record and not raw.strip()):
                 continue
-            if raw.startswith(BOM):  # a BOM starts a file (or a file glued to another): not text
-                raw = raw[len(BOM):]
+            raw = without_bom(raw)  # a BOM starts a file (or a file glued to another): not text
             before = len(buf)
             if reason is not None:
                 buf.quarantine(reason, raw, file)

@@ -10,8 +10,10 @@ import random
 
 import pytest
 
+from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.json_array_splitter import SKIPPED_OUTSIDE, JsonLayoutError, iter_records, split_pieces
 from classfreq.pipelines.pieces import Ledger
+from classfreq.pipelines.records import load_json_object
 
 # string pieces chosen to break a splitter that looks at bytes without tracking strings and escapes
 DECOYS = ['"conversations": [', '"annotations": [', "]", "}", "[", "{", ",", ":", '\\"', "\\", "\\\\", '"',
@@ -152,3 +154,37 @@ def test_arrays_back_to_back_bom_and_text_after_are_accounted():
         records = len(b'1{"x": "]"}"y"')
         assert (ledger.read, ledger.record_bytes, ledger.skipped_bytes) == (len(data), records, len(b"tail"))
         assert ledger.structure_bytes == len(data) - records - len(b"tail")  # BOMs, brackets, commas, white space
+
+
+def test_records_whose_first_key_recurs_inside_them_split_like_json_loads():
+    """The fast path cuts the text at the last record start in it ('{' and the first record's
+    first key): where that key also starts objects nested in records, or strings hold escaped
+    quotes, brackets and the key itself, the split is still exactly json.loads's."""
+    rng = random.Random(5)
+    for _ in range(150):
+        records = [{"id": i, "kids": [{"id": f'{i}.{j} \\" {{"id": ] "', "k": random_string(rng)}
+                                      for j in range(rng.randint(0, 3))], "v": random_string(rng)}
+                   for i in range(rng.randint(1, 30))]
+        data = dump(records, rng).encode("utf-8")
+        for block in (rng.randint(16, 300), 1 << 20):
+            assert split(data, block) == records, (block, data)
+
+
+def test_records_come_out_as_their_exact_bytes_invalid_utf8_included():
+    texts = [b'{"id": "a\xff\xfe", "v": "\xc3\xa9"}', b'{"id": "b",\n "v": "x\\"y"}', b'{"id":"c"}']
+    data = b"[" + b" ,\n".join(texts) + b"]"
+    for block in (5, 1 << 20):
+        ledger = Ledger()
+        assert [p.raw for p in split_pieces(io.BytesIO(data), block=block, ledger=ledger)] == texts
+        assert ledger.structure_bytes == len(data) - sum(map(len, texts))
+
+
+def test_a_record_nested_deeper_than_the_decoders_go_is_one_record_quarantined_by_the_parser():
+    """msgspec and the stdlib decoder raise RecursionError past about 1,000 levels: the bracket
+    scanner (no depth limit) gives the record its extent, and the parser quarantines it."""
+    deep = b'{"id": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    data = b'[{"id": 1}, ' + deep + b', {"id": 2}, {"id": 3}]'
+    for block in (64, 1 << 20):
+        assert [p.raw for p in split_pieces(io.BytesIO(data), block=block)] == [b'{"id": 1}', deep, b'{"id": 2}', b'{"id": 3}']
+    buf = DocBuffer()
+    assert load_json_object(deep, buf, "deep.json") is None and len(buf) == 1
