@@ -16,6 +16,7 @@ import pandas as pd
 from classfreq.queries.runner import run_query
 from classfreq.reports import charts
 from classfreq.reports.analysis import Analysis
+from classfreq.reports.counterror import SIMEX_BOOT, SIMEX_BOOT_REPLICATES
 from classfreq.reports.experiments import experiments_section
 from classfreq.reports.html import Figure, Section, Table
 from classfreq.reports.keys import GROUP_KEYS
@@ -199,12 +200,41 @@ def _count_error_items(an: Analysis) -> list:
                            "of classes in the rarest third by one and the most frequent third by the other; half the "
                            "variance of the difference in log10(docs + 1) (the error variance of one counter)."))
     if len(an.errors_in_variables):
+        items += [_eiv_sentence(r) for r in an.errors_in_variables.itertuples()
+                  if r.slope.startswith("logit")]
         items.append(Table("errors_in_variables", "Errors in variables (declared secondary): slopes corrected for count "
-                           "error", an.errors_in_variables,
-                           "Per model: the naive slope, SIMEX (added error, quadratic extrapolation to no error) and "
-                           "regression calibration with a second counter. Error variance from counter disagreement "
-                           "plus the count intervals."))
+                           "error, 95% intervals", eiv_table(an.errors_in_variables),
+                           f"Per model: the naive slope, SIMEX (added error, rational-linear extrapolation to no error; "
+                           f"the quadratic extrapolant beside it under-corrects) and regression calibration with a "
+                           f"second counter. Error variance from counter disagreement plus the count intervals. "
+                           f"Intervals: percentile bootstrap over classes of the whole procedure ({SIMEX_BOOT} seeded "
+                           f"replicates, {SIMEX_BOOT_REPLICATES} simulations per lambda inside each), the error "
+                           f"variance held at its estimate."))
     return items
+
+
+EIV_ESTIMATES = {"naive": "naive", "simex": "SIMEX", "simex_quadratic": "SIMEX (quadratic)",
+                 "regression_calibration": "regression calibration"}
+
+
+def eiv_table(eiv: pd.DataFrame) -> pd.DataFrame:
+    """The errors-in-variables rows with each estimate and its interval side by side as text."""
+    df = eiv.copy()
+    for col, label in EIV_ESTIMATES.items():
+        df[f"{label} [95%]"] = [_interval(v, lo, hi) if np.isfinite(v) else "" for v, lo, hi in
+                                zip(df.pop(col), df.pop(f"{col}_lo"), df.pop(f"{col}_hi"))]
+    return df
+
+
+def _eiv_sentence(r) -> str:
+    """One model's count-error-corrected logit slope, naming the fit and the correction."""
+    text = (f"{r.model} on {r.dataset}, logit slope (binomial GLM, population average) corrected for count error "
+            f"(declared secondary; error variance {r.error_var_log10:.3f} in log10(docs + 1)): naive "
+            f"{_interval(r.naive, r.naive_lo, r.naive_hi)}, SIMEX {_interval(r.simex, r.simex_lo, r.simex_hi)}")
+    if np.isfinite(r.regression_calibration):
+        text += (", regression calibration "
+                 f"{_interval(r.regression_calibration, r.regression_calibration_lo, r.regression_calibration_hi)}")
+    return text + f" (95% bootstrap over classes of the whole correction, {int(r.eiv_boot)} replicates)."
 
 
 def scatter_section(ctx: ReportContext) -> Section | None:
