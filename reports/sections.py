@@ -20,7 +20,7 @@ from classfreq.reports.counterror import SIMEX_BOOT, SIMEX_BOOT_REPLICATES
 from classfreq.reports.experiments import experiments_section
 from classfreq.reports.html import Figure, Section, Table
 from classfreq.reports.keys import GROUP_KEYS
-from classfreq.reports.recommend import CAVEAT, Recommendations
+from classfreq.reports.recommend import CAVEAT, TOP_N, TOP_SHOWN, Recommendations, top_classes_by_source
 
 DECLARATION = ("Declared analysis: the PRIMARY test is each model against its own declared training mix "
                "(relevance-adjusted counts where every counted component has them, else raw counts), "
@@ -307,6 +307,7 @@ def recommendations_section(ctx: ReportContext) -> Section | None:
         gain = rec.allocation.groupby("model")[["budget", "mean_before", "mean_after"]].first().reset_index()
         s.items.append(Table("allocation_gain", "Predicted mean accuracy over all classes before/after the budget", gain))
         s.items.append(Table("allocation", "Budget allocation (greedy on marginal predicted gain)", rec.allocation))
+    s.items += _source_items(rec)
     if rec.treatments is not None and len(rec.treatments):
         s.items.append(Table("uncertain_counts", "Classes with uncertain zero or near-zero counts: the allocation "
                              "under each treatment", rec.treatments,
@@ -325,6 +326,30 @@ def recommendations_section(ctx: ReportContext) -> Section | None:
     s.items.append(Table("candidates", "Candidate documents (img2dataset input: url, caption)", rec.candidates))
     s.items.append("Files: " + ", ".join(f"{k} = {v}" for k, v in ctx.files.items()))
     return s
+
+
+def _source_items(rec: Recommendations) -> list:
+    """How the allocation changes with the count source believed: one row per source, and the classes
+    any source funds most, with every source's share of the budget side by side."""
+    if not len(rec.source_comparison):
+        return []
+    cmp = rec.source_comparison
+    items = [f"{r.model}: under {r.count_source} ({r.source_relation}) the GLMM slope is {r.glmm_b:.3f} and "
+             f"{getattr(r, f'top{TOP_N}_shared_with_primary')} of the {TOP_N} classes funded most are the primary's; "
+             f"{r.budget_shared_with_primary:.0%} of the budget goes where the primary puts it."
+             for r in cmp[cmp["role"] != "primary"].itertuples()]
+    items.append(Table("source_comparison", "The allocation under every count source of the mix", cmp,
+                       f"Per model and count source of its declared mix: its own logit-normal GLMM (class-level "
+                       f"slope glmm_b) and greedy split of the same budget, the same treatment of uncertain counts. "
+                       f"top{TOP_N}_shared_with_primary: of the {TOP_N} classes funded most, how many are among the "
+                       f"primary's {TOP_N}; budget_shared_with_primary: the share of the budget put on the same "
+                       f"classes as the primary (sum of the smaller allocation); mean_before/after: the mean GLMM "
+                       f"class estimate before and after, under that source."))
+    items.append(Table("top_classes_by_source", f"Each count source's {TOP_SHOWN} most funded classes: share of "
+                       f"the budget under every source", top_classes_by_source(rec.by_source),
+                       "One column per count source (the primary first); every allocation is in "
+                       "recommendations/allocation_by_source.csv."))
+    return items
 
 
 def coverage_section(ctx: ReportContext) -> Section:
