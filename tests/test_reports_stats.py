@@ -155,6 +155,7 @@ def test_simex_recovers_a_known_slope_that_the_naive_fit_attenuates():
           f"regression calibration {rc:.3f}, error variance {error_var:.3f} (true {err ** 2})")
     assert s["naive"] < 0.8 * true_b                       # attenuated by about 1 / (1 + 0.36)
     assert abs(s["simex"] - true_b) < 0.02 and abs(s["simex"] - true_b) < abs(s["naive"] - true_b) / 5
+    assert np.isnan(simex_slope(x1, lambda xs: logit_fit(xs, c, n).b, 1.1 * np.var(x1))["simex"])  # all error
     # the quadratic extrapolant under-corrects (known): between the naive and the rational one
     assert s["naive"] < s["simex_quadratic"] < s["simex"] and abs(s["simex_quadratic"] - true_b) < 0.05
     assert abs(rc - true_b) < 0.05
