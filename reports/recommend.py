@@ -272,6 +272,7 @@ def _against_primary(fam: pd.DataFrame, budget: int) -> list[dict]:
         first = g.iloc[0]
         rows.append({**{k: first[k] for k in SOURCE_KEYS}, "glmm_b": first["glmm_b"],
                      "classes_funded": int((alloc > 0).sum()),
+                     "share_allocated": float(alloc.sum() / max(budget, 1)),   # < 1: the fit's range is full
                      f"top{TOP_N}_shared_with_primary": len(p_top & set(top["class_index"])),
                      "budget_shared_with_primary": float(np.minimum(alloc, p_alloc.reindex(alloc.index, fill_value=0))
                                                          .sum() / max(budget, 1)),

@@ -334,16 +334,20 @@ def _source_items(rec: Recommendations) -> list:
     if not len(rec.source_comparison):
         return []
     cmp = rec.source_comparison
-    items = [f"{r.model}: under {r.count_source} ({r.source_relation}) the GLMM slope is {r.glmm_b:.3f} and "
+    items = [f"{r.model}: under {r.count_source} ({r.source_relation}) its logit-normal GLMM's class-level slope "
+             f"is {r.glmm_b:.3f} and "
              f"{getattr(r, f'top{TOP_N}_shared_with_primary')} of the {TOP_N} classes funded most are the primary's; "
-             f"{r.budget_shared_with_primary:.0%} of the budget goes where the primary puts it."
+             f"{r.share_allocated:.0%} of the budget can be placed, {r.budget_shared_with_primary:.0%} where the "
+             f"primary puts it."
              for r in cmp[cmp["role"] != "primary"].itertuples()]
     items.append(Table("source_comparison", "The allocation under every count source of the mix", cmp,
                        f"Per model and count source of its declared mix: its own logit-normal GLMM (class-level "
                        f"slope glmm_b) and greedy split of the same budget, the same treatment of uncertain counts. "
                        f"top{TOP_N}_shared_with_primary: of the {TOP_N} classes funded most, how many are among the "
                        f"primary's {TOP_N}; budget_shared_with_primary: the share of the budget put on the same "
-                       f"classes as the primary (sum of the smaller allocation); mean_before/after: the mean GLMM "
+                       f"classes as the primary (sum of the smaller allocation); share_allocated: below 1 where the "
+                       f"source's fit has seen too few documents to place the whole budget (no class is taken past "
+                       f"its most frequent class) or its slope is not positive; mean_before/after: the mean GLMM "
                        f"class estimate before and after, under that source."))
     items.append(Table("top_classes_by_source", f"Each count source's {TOP_SHOWN} most funded classes: share of "
                        f"the budget under every source", top_classes_by_source(rec.by_source),

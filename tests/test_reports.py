@@ -537,7 +537,7 @@ def test_recommendations_under_every_count_source_of_the_mix(tmp_path, shared):
     prim = by[by.role == "primary"].set_index("class_index")["allocated"]
     main = rec.per_class.set_index("class_index")["allocated"]
     pd.testing.assert_series_equal(prim, main.reindex(prim.index), check_names=False)
-    assert cmp.loc["own mix", "budget_shared_with_primary"] == 1.0
+    assert cmp.loc["own mix", "budget_shared_with_primary"] == 1.0 and (cmp["share_allocated"] == 1.0).all()
     assert cmp.loc["own mix", f"top{R.TOP_N}_shared_with_primary"] == R.TOP_N
     # another counter: its own fit and allocation, recomputed here from its counts
     other = by[by.source_relation == "other counter of a counted corpus"].sort_values("class_index")
