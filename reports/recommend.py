@@ -285,7 +285,7 @@ def _against_primary(fam: pd.DataFrame, budget: int) -> list[dict]:
 
 def top_classes_by_source(by_source: pd.DataFrame, n: int = TOP_SHOWN) -> pd.DataFrame:
     """Per set of accuracies: the union of each count source's top-n classes, with the share of the
-    budget every source gives each of them (one column per source, the primary first)."""
+    budget every source gives each of them (one column per source, the primary first, named 'primary')."""
     if not len(by_source):
         return pd.DataFrame()
     out = []
@@ -294,9 +294,10 @@ def top_classes_by_source(by_source: pd.DataFrame, n: int = TOP_SHOWN) -> pd.Dat
         order = source_order(fam)
         wide = fam[fam["class_index"].isin(chosen)].pivot_table(
             index=["model", "class_index", "name"], columns="count_source", values="budget_share", aggfunc="first")
-        wide = wide.reindex(columns=order).reset_index()
+        # the primary's column is named alike for every model, so their rows share the columns
+        wide = wide.reindex(columns=order).rename(columns={order[0]: "primary"}).reset_index()
         wide.columns.name = None
-        out.append(wide.sort_values(order[0], ascending=False))
+        out.append(wide.sort_values("primary", ascending=False))
     return pd.concat(out, ignore_index=True)
 
 

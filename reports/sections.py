@@ -351,7 +351,8 @@ def _source_items(rec: Recommendations) -> list:
                        f"class estimate before and after, under that source."))
     items.append(Table("top_classes_by_source", f"Each count source's {TOP_SHOWN} most funded classes: share of "
                        f"the budget under every source", top_classes_by_source(rec.by_source),
-                       "One column per count source (the primary first); every allocation is in "
+                       "One column per count source ('primary': the model's own mix counts, as in the tables above); "
+                       "every allocation is in "
                        "recommendations/allocation_by_source.csv."))
     return items
 
