@@ -14,8 +14,8 @@ Regression calibration: the slope divided by the reliability cov(x1, x2) / var(x
 Intervals (95%): a percentile bootstrap over classes of the WHOLE procedure (resample classes, refit
 the naive slope, rerun SIMEX with its own added error, recompute the reliability from the resampled
 counters), SIMEX_BOOT seeded replicates with SIMEX_BOOT_REPLICATES simulations per lambda inside each
-(fewer than the point estimate's SIMEX_REPLICATES: the extra simulation noise widens the interval a
-little, never narrows it). The error variance is held at its estimate.
+(fewer than the point estimate's SIMEX_REPLICATES: the extra simulation noise, if anything, widens the
+interval a little). The error variance is held at its estimate.
 """
 from __future__ import annotations
 
