@@ -51,6 +51,7 @@ class Analysis:
     counters: pd.DataFrame = field(default_factory=pd.DataFrame)   # agreement of counters of the same documents
     errors_in_variables: pd.DataFrame = field(default_factory=pd.DataFrame)  # SIMEX / regression calibration
     superclass_levels: pd.DataFrame = field(default_factory=pd.DataFrame)    # per depth: clusters, within slope
+    sources: pd.DataFrame = field(default_factory=pd.DataFrame)  # per class, every count source of each declared mix
 
 
 def superclasses(hypernyms: pd.Series, class_index: pd.Series, level: int = 1) -> np.ndarray:
@@ -285,7 +286,7 @@ def run_analysis(con, opts: AnalysisOptions | None = None) -> Analysis:
                     _concat(r.binned for r in results),
                     pd.DataFrame([row for r in results for row in r.sensitivity]),
                     run_query(con, "mix_coverage"), unmatched, _multi_version_models(primary),
-                    counters, eiv, _levels_table(data, opts))
+                    counters, eiv, _levels_table(data, opts), mix_sources(data))
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -393,6 +394,23 @@ def count_ranges(data: pd.DataFrame) -> pd.DataFrame:
     return ranges.groupby(FAMILY_KEYS + ["class_index"], dropna=False).agg(
         count_low=("count_low", "min"), count_high=("count_high", "max"),
         count_sources=("count_sources", "sum")).reset_index()
+
+
+SOURCE_COLUMNS = GROUP_KEYS + ["count_source", "role", "source_relation", "class_index", "name", "docs", "n", "correct",
+                                "accuracy", "count_low", "count_high"]
+
+
+def mix_sources(data: pd.DataFrame) -> pd.DataFrame:
+    """Per set of accuracies and class, every count source of its declared mix: the primary counts,
+    the mix's raw counts, its alternative sources and the other counters of its corpora (not the
+    exploratory, unrelated ones), each named count_source = '<mix> (<basis>)', with the class's count
+    range over the counters of the same documents."""
+    df = data[data["source_relation"] != "exploratory"]
+    if not len(df):
+        return pd.DataFrame(columns=SOURCE_COLUMNS)
+    df = df.assign(count_source=df["mix"].astype(str) + " (" + df["count_basis"].astype(str) + ")")
+    df = df.merge(count_ranges(data), on=FAMILY_KEYS + ["class_index"], how="left")
+    return df.reindex(columns=SOURCE_COLUMNS).reset_index(drop=True)
 
 
 def _multi_version_models(primary: pd.DataFrame) -> list[str]:

@@ -17,12 +17,17 @@ accuracy, by default the median of those same estimates. A class whose count is 
 and uncertain (its count interval, or another counter of the same corpus, reaches an order of
 magnitude higher) is marked; `uncertain_counts` says how the budget treats it, and the report shows
 the allocation under every treatment.
+
+Every count source of a declared mix (its primary counts, its raw counts where the primary are
+relevance-adjusted, its alternative sources, other published counters of its corpora) gets its own
+GLMM and allocation of the same budget (`compare_sources`); the primary's are the recommendations,
+the others show how far the recommended classes depend on which counter is believed.
 """
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,7 +36,7 @@ from scipy import special, stats
 from classfreq.queries.runner import run_query
 from classfreq.reports.configs import UNCERTAIN_COUNT_TREATMENTS, RecommendOptions
 from classfreq.reports.fits import GLMMFit, LogitFit, class_posterior, glmm_fit
-from classfreq.reports.keys import GROUP_KEYS, AnalysisKey
+from classfreq.reports.keys import FAMILY_KEYS, GROUP_KEYS, AnalysisKey
 from classfreq.reports.stats import log_docs
 
 CAVEAT = ("Hypotheses from a cross-class fit: classes that occur more often are more accurate; "
@@ -41,6 +46,8 @@ BEYOND = "beyond what the fit has seen"
 UNCERTAIN = "count uncertain (zero or near zero; other counts of it are an order of magnitude higher)"
 CANDIDATE_COLUMNS = ["url", "caption", "class_index", "class_name", "rank_in_class", "source", "doc_id"]
 N_DRAWS = 200
+TOP_N = 20                 # the classes compared between count sources: the N that receive most
+TOP_SHOWN = 10             # per source, the classes of the side-by-side table
 
 
 @dataclass
@@ -65,6 +72,8 @@ def class_state(docs, correct, n, fit: GLMMFit, n_draws: int = N_DRAWS, seed: in
     for j, (a, b, log_s) in enumerate(theta):
         m, v = class_posterior(a, b, np.exp(log_s), x, correct, n)
         draws[j] = m + np.sqrt(v) * rng.standard_normal(len(docs))
+    if not n_draws:     # no draws: predict_after falls back to the normal approximation
+        return ClassState(docs, eta0, var0, fit, float(docs.max()))
     return ClassState(docs, eta0, var0, fit, float(docs.max()), draws, theta[:, 1])
 
 
@@ -167,11 +176,15 @@ class Recommendations:
     candidates: pd.DataFrame
     candidate_summary: pd.DataFrame
     treatments: pd.DataFrame = None     # the allocation under each treatment of uncertain counts
+    by_source: pd.DataFrame = field(default_factory=pd.DataFrame)    # per count source and class: allocated
+    source_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # per count source against the primary
     caveat: str = CAVEAT
 
 
-def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None) -> Recommendations:
-    """Recommendations for every primary group in `classes` (Analysis.classes)."""
+def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None,
+              sources: pd.DataFrame | None = None) -> Recommendations:
+    """Recommendations for every primary group in `classes` (Analysis.classes); with `sources`
+    (Analysis.sources) also the allocation under every count source of each mix."""
     opts = opts or RecommendOptions()
     prompts = run_query(con, "prompt_names")
     per_class, allocs, cands, treatments = [], [], [], []
@@ -192,8 +205,100 @@ def recommend(con, classes: pd.DataFrame, opts: RecommendOptions | None = None) 
     per_class = pd.concat(per_class, ignore_index=True) if per_class else pd.DataFrame()
     allocation = pd.concat(allocs, ignore_index=True) if allocs else pd.DataFrame()
     cand = pd.concat(cands, ignore_index=True) if cands else pd.DataFrame(columns=CANDIDATE_COLUMNS + ["model"])
+    by_source, comparison = compare_sources(sources, opts) if sources is not None and len(sources) \
+        else (pd.DataFrame(), pd.DataFrame())
     return Recommendations(per_class, allocation, cand, _candidate_summary(allocation, cand, opts),
-                           pd.concat(treatments, ignore_index=True) if treatments else pd.DataFrame())
+                           pd.concat(treatments, ignore_index=True) if treatments else pd.DataFrame(),
+                           by_source, comparison)
+
+
+SOURCE_KEYS = FAMILY_KEYS + ["count_source", "role", "source_relation", "mix", "count_basis"]
+
+
+def compare_sources(sources: pd.DataFrame, opts: RecommendOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The allocation of the budget under every count source of each mix (its own GLMM, the same
+    treatment of uncertain counts), per class; and per source, how it differs from the primary's."""
+    frames = [_source_allocation(df.sort_values("class_index").reset_index(drop=True), opts)
+              for _, df in sources.groupby(GROUP_KEYS + ["role"], sort=True)]
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return pd.DataFrame(), pd.DataFrame()
+    by_source = pd.concat(frames, ignore_index=True)
+    rows = []
+    for _, fam in by_source.groupby(FAMILY_KEYS, sort=True):
+        rows += _against_primary(fam, opts.budget)
+    return by_source, pd.DataFrame(rows)
+
+
+def _source_allocation(df: pd.DataFrame, opts: RecommendOptions) -> pd.DataFrame | None:
+    """One count source's allocation: its GLMM, its uncertain counts, the budget split; None when the
+    GLMM cannot be fitted."""
+    try:
+        fit = glmm_fit(log_docs(df["docs"]), df["correct"], df["n"])
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    unc = uncertain_counts(df["docs"], df["count_low"].fillna(df["docs"]), df["count_high"].fillna(df["docs"]),
+                           opts.near_zero)
+    alloc = _allocate_treated(df, fit, unc, opts.uncertain_counts, opts)
+    st = class_state(df["docs"], df["correct"], df["n"], fit, n_draws=0)
+    return df[SOURCE_KEYS + ["class_index", "name", "docs"]].assign(
+        count_uncertain=unc, allocated=alloc, budget_share=alloc / max(opts.budget, 1), glmm_b=fit.b,
+        mean_before=float(special.expit(st.eta0).mean()), mean_after=float(np.nanmean(predict_after(st, alloc)[0])))
+
+
+def source_order(fam: pd.DataFrame) -> list[str]:
+    """The count sources of one set of accuracies: the primary first ('primary' < 'secondary'), then by name."""
+    return list(fam[["role", "count_source"]].drop_duplicates().sort_values(["role", "count_source"])["count_source"])
+
+
+def _top_classes(g: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The n classes that receive most of the budget (ties by class index)."""
+    return g[g["allocated"] > 0].sort_values(["allocated", "class_index"], ascending=[False, True]).head(n)
+
+
+def _against_primary(fam: pd.DataFrame, budget: int) -> list[dict]:
+    """Per count source of one set of accuracies: its slope, its funded classes, how many of its top
+    TOP_N are the primary's, and the share of the budget it puts where the primary does."""
+    prim = fam[fam["role"] == "primary"]
+    if not len(prim):
+        return []
+    p_alloc = prim.set_index("class_index")["allocated"]
+    p_top = set(_top_classes(prim, TOP_N)["class_index"])
+    rows = []
+    for src in source_order(fam):
+        g = fam[fam["count_source"] == src]
+        alloc = g.set_index("class_index")["allocated"]
+        top = _top_classes(g, TOP_N)
+        first = g.iloc[0]
+        rows.append({**{k: first[k] for k in SOURCE_KEYS}, "glmm_b": first["glmm_b"],
+                     "classes_funded": int((alloc > 0).sum()),
+                     "share_allocated": float(alloc.sum() / max(budget, 1)),   # < 1: the fit's range is full
+                     f"top{TOP_N}_shared_with_primary": len(p_top & set(top["class_index"])),
+                     "budget_shared_with_primary": float(np.minimum(alloc, p_alloc.reindex(alloc.index, fill_value=0))
+                                                         .sum() / max(budget, 1)),
+                     "share_to_zero_count": float(alloc[g.set_index("class_index")["docs"] == 0].sum() / max(budget, 1)),
+                     "share_to_uncertain": float(g.loc[g["count_uncertain"], "allocated"].sum() / max(budget, 1)),
+                     "mean_before": first["mean_before"], "mean_after": first["mean_after"],
+                     "top_classes": ", ".join(top["name"].astype(str).head(5))})
+    return rows
+
+
+def top_classes_by_source(by_source: pd.DataFrame, n: int = TOP_SHOWN) -> pd.DataFrame:
+    """Per set of accuracies: the union of each count source's top-n classes, with the share of the
+    budget every source gives each of them (one column per source, the primary first, named 'primary')."""
+    if not len(by_source):
+        return pd.DataFrame()
+    out = []
+    for _, fam in by_source.groupby(FAMILY_KEYS, sort=True):
+        chosen = set().union(*(_top_classes(g, n)["class_index"] for _, g in fam.groupby("count_source")))
+        order = source_order(fam)
+        wide = fam[fam["class_index"].isin(chosen)].pivot_table(
+            index=["model", "class_index", "name"], columns="count_source", values="budget_share", aggfunc="first")
+        # the primary's column is named alike for every model, so their rows share the columns
+        wide = wide.reindex(columns=order).rename(columns={order[0]: "primary"}).reset_index()
+        wide.columns.name = None
+        out.append(wide.sort_values("primary", ascending=False))
+    return pd.concat(out, ignore_index=True)
 
 
 def _class_recommendations(df: pd.DataFrame, prompts: pd.DataFrame, opts: RecommendOptions):

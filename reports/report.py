@@ -29,7 +29,7 @@ def build_report(con, out_dir: str | Path, analysis: AnalysisOptions | None = No
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     an = run_analysis(con, analysis)
-    rec = recommend(con, an.classes, recommendations) if len(an.classes) else None
+    rec = recommend(con, an.classes, recommendations, an.sources) if len(an.classes) else None
     files = write_recommendation_files(rec, out_dir) if rec is not None else {}
     sections = build_sections(ReportContext(con, an, rec, files))
     run_id = new_run_id("report")
@@ -47,7 +47,8 @@ def build_report(con, out_dir: str | Path, analysis: AnalysisOptions | None = No
 
 
 def write_recommendation_files(rec: Recommendations, out_dir: Path) -> dict:
-    """recommendations/: per_class.csv, allocation.csv, the candidates as Parquet and CSV, a README."""
+    """recommendations/: per_class.csv, allocation.csv, allocation_by_source.csv and
+    source_comparison.csv (every count source of the mix), the candidates as Parquet and CSV, a README."""
     d = out_dir / "recommendations"
     d.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -57,6 +58,11 @@ def write_recommendation_files(rec: Recommendations, out_dir: Path) -> dict:
     if len(rec.allocation):
         rec.allocation.to_csv(d / "allocation.csv", index=False)
         files["allocation"] = d / "allocation.csv"
+    if len(rec.by_source):
+        rec.by_source[rec.by_source["allocated"] > 0].to_csv(d / "allocation_by_source.csv", index=False)
+        rec.source_comparison.to_csv(d / "source_comparison.csv", index=False)
+        files["allocation_by_source"] = d / "allocation_by_source.csv"
+        files["source_comparison"] = d / "source_comparison.csv"
     # img2dataset: --input_format parquet --url_col url --caption_col caption
     cand = rec.candidates.copy()
     if "model" not in cand.columns:

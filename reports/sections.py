@@ -16,10 +16,11 @@ import pandas as pd
 from classfreq.queries.runner import run_query
 from classfreq.reports import charts
 from classfreq.reports.analysis import Analysis
+from classfreq.reports.counterror import SIMEX_BOOT, SIMEX_BOOT_REPLICATES
 from classfreq.reports.experiments import experiments_section
 from classfreq.reports.html import Figure, Section, Table
 from classfreq.reports.keys import GROUP_KEYS
-from classfreq.reports.recommend import CAVEAT, Recommendations
+from classfreq.reports.recommend import CAVEAT, TOP_N, TOP_SHOWN, Recommendations, top_classes_by_source
 
 DECLARATION = ("Declared analysis: the PRIMARY test is each model against its own declared training mix "
                "(relevance-adjusted counts where every counted component has them, else raw counts), "
@@ -199,12 +200,41 @@ def _count_error_items(an: Analysis) -> list:
                            "of classes in the rarest third by one and the most frequent third by the other; half the "
                            "variance of the difference in log10(docs + 1) (the error variance of one counter)."))
     if len(an.errors_in_variables):
+        items += [_eiv_sentence(r) for r in an.errors_in_variables.itertuples()
+                  if r.slope.startswith("logit")]
         items.append(Table("errors_in_variables", "Errors in variables (declared secondary): slopes corrected for count "
-                           "error", an.errors_in_variables,
-                           "Per model: the naive slope, SIMEX (added error, quadratic extrapolation to no error) and "
-                           "regression calibration with a second counter. Error variance from counter disagreement "
-                           "plus the count intervals."))
+                           "error, 95% intervals", eiv_table(an.errors_in_variables),
+                           f"Per model: the naive slope, SIMEX (added error, rational-linear extrapolation to no error; "
+                           f"the quadratic extrapolant beside it under-corrects) and regression calibration with a "
+                           f"second counter. Error variance from counter disagreement plus the count intervals. "
+                           f"Intervals: percentile bootstrap over classes of the whole procedure ({SIMEX_BOOT} seeded "
+                           f"replicates, {SIMEX_BOOT_REPLICATES} simulations per lambda inside each), the error "
+                           f"variance held at its estimate."))
     return items
+
+
+EIV_ESTIMATES = {"naive": "naive", "simex": "SIMEX", "simex_quadratic": "SIMEX (quadratic)",
+                 "regression_calibration": "regression calibration"}
+
+
+def eiv_table(eiv: pd.DataFrame) -> pd.DataFrame:
+    """The errors-in-variables rows with each estimate and its interval side by side as text."""
+    df = eiv.copy()
+    for col, label in EIV_ESTIMATES.items():
+        df[f"{label} [95%]"] = [_interval(v, lo, hi) if np.isfinite(v) else "" for v, lo, hi in
+                                zip(df.pop(col), df.pop(f"{col}_lo"), df.pop(f"{col}_hi"))]
+    return df
+
+
+def _eiv_sentence(r) -> str:
+    """One model's count-error-corrected logit slope, naming the fit and the correction."""
+    text = (f"{r.model} on {r.dataset}, logit slope (binomial GLM, population average) corrected for count error "
+            f"(declared secondary; error variance {r.error_var_log10:.3f} in log10(docs + 1)): naive "
+            f"{_interval(r.naive, r.naive_lo, r.naive_hi)}, SIMEX {_interval(r.simex, r.simex_lo, r.simex_hi)}")
+    if np.isfinite(r.regression_calibration):
+        text += (", regression calibration "
+                 f"{_interval(r.regression_calibration, r.regression_calibration_lo, r.regression_calibration_hi)}")
+    return text + f" (95% bootstrap over classes of the whole correction, {int(r.eiv_boot)} replicates)."
 
 
 def scatter_section(ctx: ReportContext) -> Section | None:
@@ -277,6 +307,7 @@ def recommendations_section(ctx: ReportContext) -> Section | None:
         gain = rec.allocation.groupby("model")[["budget", "mean_before", "mean_after"]].first().reset_index()
         s.items.append(Table("allocation_gain", "Predicted mean accuracy over all classes before/after the budget", gain))
         s.items.append(Table("allocation", "Budget allocation (greedy on marginal predicted gain)", rec.allocation))
+    s.items += _source_items(rec)
     if rec.treatments is not None and len(rec.treatments):
         s.items.append(Table("uncertain_counts", "Classes with uncertain zero or near-zero counts: the allocation "
                              "under each treatment", rec.treatments,
@@ -295,6 +326,35 @@ def recommendations_section(ctx: ReportContext) -> Section | None:
     s.items.append(Table("candidates", "Candidate documents (img2dataset input: url, caption)", rec.candidates))
     s.items.append("Files: " + ", ".join(f"{k} = {v}" for k, v in ctx.files.items()))
     return s
+
+
+def _source_items(rec: Recommendations) -> list:
+    """How the allocation changes with the count source believed: one row per source, and the classes
+    any source funds most, with every source's share of the budget side by side."""
+    if not len(rec.source_comparison):
+        return []
+    cmp = rec.source_comparison
+    items = [f"{r.model}: under {r.count_source} ({r.source_relation}) its logit-normal GLMM's class-level slope "
+             f"is {r.glmm_b:.3f} and "
+             f"{getattr(r, f'top{TOP_N}_shared_with_primary')} of the {TOP_N} classes funded most are the primary's; "
+             f"{r.share_allocated:.0%} of the budget can be placed, {r.budget_shared_with_primary:.0%} where the "
+             f"primary puts it."
+             for r in cmp[cmp["role"] != "primary"].itertuples()]
+    items.append(Table("source_comparison", "The allocation under every count source of the mix", cmp,
+                       f"Per model and count source of its declared mix: its own logit-normal GLMM (class-level "
+                       f"slope glmm_b) and greedy split of the same budget, the same treatment of uncertain counts. "
+                       f"top{TOP_N}_shared_with_primary: of the {TOP_N} classes funded most, how many are among the "
+                       f"primary's {TOP_N}; budget_shared_with_primary: the share of the budget put on the same "
+                       f"classes as the primary (sum of the smaller allocation); share_allocated: below 1 where the "
+                       f"source's fit has seen too few documents to place the whole budget (no class is taken past "
+                       f"its most frequent class) or its slope is not positive; mean_before/after: the mean GLMM "
+                       f"class estimate before and after, under that source."))
+    items.append(Table("top_classes_by_source", f"Each count source's {TOP_SHOWN} most funded classes: share of "
+                       f"the budget under every source", top_classes_by_source(rec.by_source),
+                       "One column per count source ('primary': the model's own mix counts, as in the tables above); "
+                       "every allocation is in "
+                       "recommendations/allocation_by_source.csv."))
+    return items
 
 
 def coverage_section(ctx: ReportContext) -> Section:

@@ -531,3 +531,61 @@ def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path
     text = " ".join(i for i in head.items if isinstance(i, str))
     assert "ViT-B-16_laion400m on imagenet-val (zero-shot) vs its own mix (relevance-adjusted counts)" in text
     assert "raw counts" not in text
+
+
+SOURCES_MIX = """
+models: [ViT-B-32_laion400m]
+components:
+  - component: LAION-400M
+    source: imported:bethgelab:laion400m:lemmatized
+  - component: CC3M subset
+    source: imported:bethgelab:cc3m:lemmatized
+    counted: false
+"""
+
+
+def test_recommendations_under_every_count_source_of_the_mix(tmp_path, shared):
+    """Issue 9 part 3: the allocation is computed under every count source of the mix (primary, another
+    counter of the same corpus, an uncounted component), each from its own GLMM, and compared with the
+    primary's; unrelated sources are left out."""
+    from classfreq.queries.imports import import_bethgelab_counts
+    from classfreq.queries.mixes import read_mix_file, write_mixes
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False, mix=False)
+    try:
+        import_bethgelab_counts(con, shared / "reference/bethgelab/imagenet_laion400m_lowercased_search_counts.json")
+        import_bethgelab_counts(con, shared / "reference/bethgelab/imagenet_yfcc15m_lemmatized_search_counts.json")
+        (tmp_path / "m.yaml").write_text(SOURCES_MIX)
+        write_mixes(con, read_mix_file(tmp_path / "m.yaml"))
+        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-32_laion400m",)))
+        opts = RecommendOptions(budget=3000)
+        rec = R.recommend(con, an.classes, opts, an.sources)
+    finally:
+        con.close()
+    by, cmp = rec.by_source, rec.source_comparison.set_index("source_relation")
+    assert set(cmp.index) == {"own mix", "other counter of a counted corpus", "alternative"}   # not yfcc15m
+    assert by.groupby("count_source")["allocated"].sum().eq(3000).all()
+    # the primary source's allocation is the recommendations' own
+    prim = by[by.role == "primary"].set_index("class_index")["allocated"]
+    main = rec.per_class.set_index("class_index")["allocated"]
+    pd.testing.assert_series_equal(prim, main.reindex(prim.index), check_names=False)
+    assert cmp.loc["own mix", "budget_shared_with_primary"] == 1.0 and (cmp["share_allocated"] == 1.0).all()
+    assert cmp.loc["own mix", f"top{R.TOP_N}_shared_with_primary"] == R.TOP_N
+    # another counter: its own fit and allocation, recomputed here from its counts
+    other = by[by.source_relation == "other counter of a counted corpus"].sort_values("class_index")
+    src = an.sources[an.sources.count_source == other["count_source"].iloc[0]].sort_values("class_index")
+    fit = glmm_fit(log_docs(src["docs"]), src["correct"], src["n"])
+    assert cmp.loc["other counter of a counted corpus", "glmm_b"] == pytest.approx(fit.b)
+    unc = R.uncertain_counts(src["docs"], src["count_low"], src["count_high"], opts.near_zero)
+    high = np.where(unc, src["count_high"], src["docs"])
+    st = R.class_state(high, src["correct"], src["n"], fit, n_draws=0)
+    st.max_docs = float(src["docs"].max())
+    np.testing.assert_array_equal(other["allocated"].to_numpy(), R.allocate(st, 3000, eligible=~(unc & (high == 0))))
+    top = lambda g: set(g[g.allocated > 0].sort_values(["allocated", "class_index"], ascending=[False, True])  # noqa: E731
+                        .head(R.TOP_N)["class_index"])
+    assert cmp.loc["other counter of a counted corpus", f"top{R.TOP_N}_shared_with_primary"] == \
+        len(top(other) & top(by[by.role == "primary"]))
+    shared_budget = np.minimum(other.set_index("class_index")["allocated"], prim).sum() / 3000
+    assert cmp.loc["other counter of a counted corpus", "budget_shared_with_primary"] == pytest.approx(shared_budget)
+    assert cmp.loc["alternative", "budget_shared_with_primary"] < 1.0     # CC3M counts fund other classes
+    wide = R.top_classes_by_source(by)
+    assert list(wide.columns[3:]) == ["primary"] + list(cmp["count_source"])[1:] and len(wide) >= R.TOP_SHOWN

@@ -154,12 +154,46 @@ def test_simex_recovers_a_known_slope_that_the_naive_fit_attenuates():
     print(f"slope recovery: true {true_b}, naive {s['naive']:.3f}, SIMEX {s['simex']:.3f}, "
           f"regression calibration {rc:.3f}, error variance {error_var:.3f} (true {err ** 2})")
     assert s["naive"] < 0.8 * true_b                       # attenuated by about 1 / (1 + 0.36)
-    assert abs(s["simex"] - true_b) < 0.05 and abs(s["simex"] - true_b) < abs(s["naive"] - true_b) / 2
+    assert abs(s["simex"] - true_b) < 0.02 and abs(s["simex"] - true_b) < abs(s["naive"] - true_b) / 5
+    assert np.isnan(simex_slope(x1, lambda xs: logit_fit(xs, c, n).b, 1.1 * np.var(x1))["simex"])  # all error
+    # the quadratic extrapolant under-corrects (known): between the naive and the rational one
+    assert s["naive"] < s["simex_quadratic"] < s["simex"] and abs(s["simex_quadratic"] - true_b) < 0.05
     assert abs(rc - true_b) < 0.05
     assert error_var == pytest.approx(err ** 2, rel=0.15)
     # no error: SIMEX leaves the slope where it is
     exact = simex_slope(x_true, lambda xs: logit_fit(xs, c, n).b, 0.0)
     assert exact["simex"] == pytest.approx(exact["naive"], abs=1e-9)
+    assert exact["simex_quadratic"] == pytest.approx(exact["naive"], abs=1e-9)
+
+
+def test_eiv_intervals_cover_the_known_slope_where_the_naive_one_does_not():
+    """The bootstrap over classes of the whole SIMEX procedure (and of regression calibration) covers
+    the true slope of the simulation above; the naive interval lies wholly below it (attenuated).
+    The same seed gives the same interval."""
+    from classfreq.reports.counterror import eiv_intervals
+    rng = np.random.default_rng(11)
+    k, true_b, err = 1000, 0.5, 0.6
+    x_true = rng.normal(2.5, 1.0, k)
+    n = np.full(k, 50.0)
+    c = rng.binomial(50, special.expit(-1 + true_b * x_true)).astype(float)
+    x1 = x_true + rng.normal(0, err, k)
+    x2 = x_true + rng.normal(0, err, k)
+    error_var = np.var(x1 - x2, ddof=1) / 2
+
+    def fit_for(idx):
+        return lambda xs: logit_fit(xs, c[idx], n[idx]).b
+    iv = eiv_intervals(x1, fit_for, error_var, x2, n_boot=100, seed=3)
+    print(f"95% intervals: naive [{iv['naive_lo']:.3f}, {iv['naive_hi']:.3f}], SIMEX [{iv['simex_lo']:.3f}, "
+          f"{iv['simex_hi']:.3f}] (quadratic [{iv['simex_quadratic_lo']:.3f}, "
+          f"{iv['simex_quadratic_hi']:.3f}]), regression calibration [{iv['regression_calibration_lo']:.3f}, "
+          f"{iv['regression_calibration_hi']:.3f}]")
+    assert iv["eiv_boot"] == 100
+    assert iv["naive_hi"] < true_b
+    assert iv["simex_lo"] < true_b < iv["simex_hi"]
+    assert iv["regression_calibration_lo"] < true_b < iv["regression_calibration_hi"]
+    assert iv["simex_hi"] - iv["simex_lo"] > iv["naive_hi"] - iv["naive_lo"]   # correcting costs precision
+    assert eiv_intervals(x1, fit_for, error_var, x2, n_boot=100, seed=3) == iv
+    assert eiv_intervals(x1, fit_for, error_var, x2, n_boot=100, seed=4) != iv
 
 
 def test_counter_agreement_counts_tail_head_swaps():
