@@ -148,16 +148,17 @@ judged_slices AS (
        AND cc.mode = l.mode AND coalesce(cc.role, 'all') = l.role AND cc.labelset = l.labelset
        AND cc.version = l.version
   WHERE cc.relevance_judge IS NOT NULL),
--- the same slice counted as relevant documents only (issue 8): 0 where the class had no match,
+-- the same slice counted as relevant documents only (issue 8): 0 where the class had no match
+-- (no class_counts row, or its row with docs 0, which no judge looks at),
 -- NULL where it matched but no judge looked at it
 relevant AS (
   SELECT o.count_key || ':relevant' AS count_key, o.source_kind, o.source, o.method, o.role, o.labelset,
          o.version, o.class_index, o.run_id,
-         CASE WHEN cc.run_id IS NULL THEN 0 ELSE round(cc.docs_relevant_est)::BIGINT END AS docs,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE round(cc.docs_relevant_est)::BIGINT END AS docs,
          o.docs_clean, o.mentions,
-         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_est END AS docs_est,
-         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_lo END AS docs_est_lo,
-         CASE WHEN cc.run_id IS NULL THEN 0 ELSE cc.docs_relevant_hi END AS docs_est_hi,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_est END AS docs_est,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_lo END AS docs_est_lo,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_hi END AS docs_est_hi,
          o.sample_fraction, o.docs_read, o.corpus_docs
   FROM ours o
   JOIN judged_slices j ON o.run_id = j.run_id AND o.source = j.source AND o.method = j.mode AND o.role = j.role

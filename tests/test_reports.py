@@ -464,7 +464,11 @@ def write_judged_source(con, shared, source="web_judged", share=0.6):
                        "relevant_share": rel_share, "relevant_share_lo": rel_share * 0.8,
                        "relevant_share_hi": np.minimum(1, rel_share * 1.2), "docs_relevant_est": docs * rel_share,
                        "docs_relevant_lo": docs * rel_share * 0.8, "docs_relevant_hi": docs * np.minimum(1, rel_share * 1.2)})
-    cc = cc[cc["docs"] > 0]       # classes never matched have no row: the view gives them 0
+    # as the count job writes them: never-matched classes have a row with docs 0 and no judgement,
+    # and the view counts them as 0 relevant documents
+    unjudged = ["relevance_judge", "relevance_judged", "relevance_p_mean", "relevant_share", "relevant_share_lo",
+                "relevant_share_hi", "docs_relevant_est", "docs_relevant_lo", "docs_relevant_hi"]
+    cc.loc[cc["docs"] == 0, unjudged] = None
     replace_rows(con, "class_counts", cc, {"run_id": run_id})
     return docs, rel_share
 
