@@ -60,9 +60,10 @@ class Embedder:
 
 
 class CachedEmbedder:
-    """Definitions, glosses and phrases are embedded once per text, not once per pair."""
+    """Definitions, glosses and phrases are embedded once per text, not once per pair; wraps any
+    encoder with `encode(texts)` and `dim` (the MiniLM Embedder or the StaticEmbedder)."""
 
-    def __init__(self, embedder: Embedder):
+    def __init__(self, embedder: Embedder | StaticEmbedder):
         self.embedder = embedder
         self.cache: dict[str, np.ndarray] = {}
 
@@ -79,7 +80,7 @@ class CachedEmbedder:
 class StaticEmbedder:
     """MiniLM's input word-piece vectors averaged: a bag-of-words embedding that needs neither
     torch nor a forward pass (safetensors and tokenizers read the same installed files), for the
-    judge variants that must be fast. Glosses are cached per text."""
+    judge variants that must be fast. `cached` embeds glosses once per text."""
 
     LAST_SPECIAL_ID = 998   # ids up to here are [PAD], [unused*], [UNK], [CLS], [SEP], [MASK]
 
@@ -93,7 +94,7 @@ class StaticEmbedder:
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.dim = int(self.table.shape[1])
-        self.cache: dict[str, np.ndarray] = {}
+        self.cached = CachedEmbedder(self)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
@@ -103,10 +104,3 @@ class StaticEmbedder:
                 vector = self.table[ids].mean(axis=0)
                 out[i] = vector / (np.linalg.norm(vector) or 1.0)
         return out
-
-    def encode_cached(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self.cache})
-        if missing:
-            for text, vector in zip(missing, self.encode(missing)):
-                self.cache[text] = vector
-        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)

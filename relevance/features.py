@@ -154,7 +154,7 @@ def static_matrix(static, table: SenseTable, located: list[Located], batch: Pair
     for i, (index, form) in enumerate(zip(batch.class_indexes, batch.forms)):
         key = (index, normalize_form(form))
         if key not in senses_of:
-            senses_of[key] = static.encode_cached(sense_glosses(table, index, form))
+            senses_of[key] = static.cached.encode(sense_glosses(table, index, form))
         sims = _similarities(windows[i], senses_of[key])
         rows.append([sims[0], sims[2], sims[3]])
     return np.array(rows, np.float64).reshape(-1, len(STATIC_FEATURES))

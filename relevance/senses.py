@@ -139,20 +139,11 @@ def sense_text(synset) -> str:
 
 
 def _own_definitions(labelset) -> dict[int, str]:
+    from classfreq.synsets.labelset import read_definitions
+
     if "definition" in labelset.classes.columns:
         return {int(i): str(d) for i, d in zip(labelset.classes.class_index, labelset.classes["definition"]) if d}
-    path = labelset.path / "definitions.tsv" if labelset.path is not None else None
-    if path is None or not path.is_file():
-        return {}
-    out = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        cells = line.split("\t")
-        if number == 1 and cells[0] == "class_index":
-            continue
-        if len(cells) != 2 or not cells[0].strip().isdigit():
-            raise UserError(f"{path} line {number} is not `class_index<TAB>definition`")
-        out[int(cells[0])] = cells[1].strip()
-    return out
+    return read_definitions(labelset.path)
 
 
 def _senses_of_form(wordnet, form: str) -> list[tuple[object, int]]:

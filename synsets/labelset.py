@@ -85,6 +85,17 @@ def read_labelset(folder: Path) -> LabelSet:
                     source=meta.get("source", ""), built_from=meta.get("built_from", ""), path=folder)
 
 
+def read_definitions(folder: Path | None) -> dict[int, str]:
+    """A label-set folder's own class definitions (DEFINITIONS_FILE), {} when it has none."""
+    if folder is None or not (folder / DEFINITIONS_FILE).is_file():
+        return {}
+    table = _read_tsv(folder / DEFINITIONS_FILE, DEFINITION_COLUMNS)
+    bad = [i for i in table.class_index if not i.strip().isdigit()]
+    if bad:
+        raise UserError(f"{folder / DEFINITIONS_FILE} has class_index {bad[0]!r}, not a number; regenerate the label set")
+    return {int(i): d.strip() for i, d in zip(table.class_index, table.definition) if d.strip()}
+
+
 def write_labelset(folder: Path, name: str, classes: list[dict], forms: list[dict], source: str,
                    built_from: str, definitions: dict[int, str] | None = None) -> LabelSet:
     """Write the three files (sorted, deterministic), and DEFINITIONS_FILE when the label set

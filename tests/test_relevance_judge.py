@@ -90,8 +90,8 @@ def test_static_vectors_are_unit_length_and_cached(models):
     vectors = static.encode(["a large spotted feline", "a car", ""])
     assert vectors.shape == (3, static.dim)
     assert abs(float(vectors[0] @ vectors[0]) - 1) < 1e-5 and not vectors[2].any()
-    cached = static.encode_cached(["a large spotted feline"])
-    assert (cached[0] == vectors[0]).all() and "a large spotted feline" in static.cache
+    cached = static.cached.encode(["a large spotted feline"])
+    assert (cached[0] == vectors[0]).all() and "a large spotted feline" in static.cached.cache
 
 
 def test_spacy_runs_without_the_entity_recogniser(models):
