@@ -54,9 +54,13 @@ class ShareEstimate:
     judged_share: float
     n_judged: int
 
-    def docs_relevant(self, docs: int) -> tuple[float, float, float]:
-        """docs_relevant_est with its 95% interval."""
-        return docs * self.share, docs * self.low, docs * self.high
+    def docs_relevant(self, docs: float, docs_low: float | None = None,
+                      docs_high: float | None = None) -> tuple[float, float, float]:
+        """docs_relevant_est with its 95% interval: each bound of the share scales the same bound of
+        the document count (an estimated count has its own interval; an exact one has none)."""
+        low = docs if docs_low is None else docs_low
+        high = docs if docs_high is None else docs_high
+        return docs * self.share, low * self.low, high * self.high
 
 
 def relevant_share(n_relevant: int, n_judged: int, errors: JudgeErrors, docs: int | None = None) -> ShareEstimate:
@@ -116,10 +120,9 @@ def class_relevance(judged: pd.DataFrame, class_docs: pd.DataFrame, errors: Judg
     for index, p in per_doc.groupby(level="class_index"):
         d = docs.loc[index]
         share = relevant_share(int((p >= threshold).sum()), len(p), errors, int(d.docs))
+        est, low, high = share.docs_relevant(float(d.docs_est), float(d.docs_est_lo), float(d.docs_est_hi))
         rows.append({"class_index": int(index), "relevance_judge": judge, "relevance_judged": len(p),
                      "relevance_p_mean": float(p.mean()), "relevant_share": share.share,
                      "relevant_share_lo": share.low, "relevant_share_hi": share.high,
-                     "docs_relevant_est": share.share * float(d.docs_est),
-                     "docs_relevant_lo": share.low * float(d.docs_est_lo),
-                     "docs_relevant_hi": share.high * float(d.docs_est_hi)})
+                     "docs_relevant_est": est, "docs_relevant_lo": low, "docs_relevant_hi": high})
     return pd.DataFrame(rows, columns=["class_index", *RELEVANCE_COLUMNS])

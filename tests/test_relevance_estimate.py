@@ -39,6 +39,8 @@ def test_estimate_is_clipped_and_scales_to_documents():
     assert est.share == 0.0 and est.low == 0.0 and 0 < est.high < 0.2
     mid, low, high = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20)).docs_relevant(1000)
     assert low <= mid <= high and mid == pytest.approx(1000 * (0.6 + 0.8 - 1) / 0.7)
+    est = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20))
+    assert est.docs_relevant(1000, 900, 1200) == pytest.approx((1000 * est.share, 900 * est.low, 1200 * est.high))
     full_census = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20), docs=200)
     sampled = relevant_share(120, 200, JudgeErrors(90, 10, 80, 20), docs=100000)
     assert full_census.high - full_census.low < sampled.high - sampled.low
