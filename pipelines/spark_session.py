@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from classfreq.pipelines.jvm_archive import driver_archive
+
 DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
     # the web UI's Jetty server costs about a second of a run's start; a local run ends before
@@ -46,14 +48,26 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
     if master and master.startswith("local"):
         settings.update(LOCAL_CONF)
-    if small_input:
-        settings["spark.driver.extraJavaOptions"] = SMALL_INPUT_JAVA_OPTIONS
+    archive = driver_archive() if _starts_jvm() else None
+    java_options = [SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive.java_options() if archive else "",
+                    (conf or {}).get("spark.driver.extraJavaOptions", "")]
     settings.update(conf or {})
+    if any(java_options):
+        settings["spark.driver.extraJavaOptions"] = " ".join(o for o in java_options if o)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    if archive:
+        archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _starts_jvm() -> bool:
+    """Whether getOrCreate will start a driver JVM (not under spark-submit, no context yet)."""
+    from pyspark import SparkContext
+
+    return not launched_by_spark_submit() and SparkContext._active_spark_context is None
 
 
 def launched_by_spark_submit() -> bool:
