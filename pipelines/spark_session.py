@@ -30,6 +30,11 @@ LOCAL_CONF = {
 # seconds only. C1 and the UI off together halved a 3-record run on a busy 2-core machine; large
 # inputs keep C2 (Parquet decoding and Arrow conversion run for minutes).
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# and plans run interpreted: compiling generated Java (Janino, whose signed jar the class archive
+# of jvm_archive cannot hold) took about 2.7 of a 3-record run's 9.7 s count phase on a cold JVM.
+# factoryMode is an internal setting of Spark's (its tests' switch), read wherever a projection
+# or predicate is built.
+SMALL_INPUT_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
@@ -48,6 +53,8 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
     if master and master.startswith("local"):
         settings.update(LOCAL_CONF)
+    if small_input:
+        settings.update(SMALL_INPUT_CONF)
     archive = driver_archive() if _starts_jvm() else None
     java_options = [SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive.java_options() if archive else "",
                     (conf or {}).get("spark.driver.extraJavaOptions", "")]
