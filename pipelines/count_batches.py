@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from classfreq.pipelines.documents import ALL_ROLE
+from classfreq.pipelines.match_sample import first_per_class
 from classfreq.pipelines.match_spec import MatchSpec, matcher_for
-
-if TYPE_CHECKING:
-    import pandas as pd  # only the kept matches need pandas: plain counting tasks never import it
 
 PARTIAL_DDL = ("kind string, role string, idx int, name string, file string, docs long, docs_clean long, "
                "mentions long, example string, doc_id string, url string, text string, nsfw string, punsafe double")
@@ -50,7 +48,7 @@ def count_batches(batches, spec: MatchSpec, progress=None):
         bad = np.asarray(batch.column("bad").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         n_bad = int(bad.sum())
         if n_bad:
-            parts.append(_quarantine(batch, bad))
+            parts.append(_from_pandas(_quarantine(batch, bad)))
         good_idx = np.flatnonzero(~bad) if n_bad else np.arange(n)
         d, r, f, m = _hits(matcher, batch, good_idx, role_code)
         n_matched = 0
@@ -61,8 +59,9 @@ def count_batches(batches, spec: MatchSpec, progress=None):
             parts.append(_class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles))
             if spec.max_matches_per_class > 0:
                 keep = r == 0
-                parts.append(_from_pandas(_match_rows(batch, d[keep], f[keep], m[keep], form_class,
-                                                      spec.max_matches_per_class, spec.sample_seed)))
+                parts.append(_from_pandas(_match_rows(
+                    batch, pd.DataFrame({"doc": d[keep], "form": f[keep], "mentions": m[keep]}),
+                    form_class, spec.max_matches_per_class, spec.sample_seed)))
         parts.append(_stats(n, n_bad, len(good_idx), n_matched))
         yield from pa.concat_tables(parts).combine_chunks().to_batches()
 
@@ -144,19 +143,15 @@ def _stats(n, n_bad, n_good, n_matched) -> pa.Table:
     return _partial(STAT, 4, role=ALL_ROLE, name=names, docs=[n, n_bad, n_matched, n_good - n_matched])
 
 
-def _quarantine(batch, bad) -> pa.Table:
-    """One row per (reason, file) of the batch's quarantined records: how many, and the least example."""
-    groups: dict[tuple, list] = {}
-    for b in batch.column("bad").filter(pa.array(bad)).to_pylist():
-        d = json.loads(b)
-        group = groups.setdefault((d.get("reason"), d.get("file")), [0, None])
-        group[0] += 1
-        example = d.get("example")
-        if example is not None and (group[1] is None or example < group[1]):
-            group[1] = example
-    keys = list(groups)
-    return _partial(QUARANTINE, len(keys), role=ALL_ROLE, name=[k[0] for k in keys], file=[k[1] for k in keys],
-                    docs=[groups[k][0] for k in keys], example=[groups[k][1] for k in keys])
+def _quarantine(batch, bad) -> pd.DataFrame:
+    details = [json.loads(b) for b in batch.column("bad").filter(pa.array(bad)).to_pylist()]
+    rows = pd.DataFrame({"name": [d.get("reason") for d in details], "file": [d.get("file") for d in details],
+                         "example": [d.get("example") for d in details]})
+    agg = rows.groupby(["name", "file"], dropna=False, as_index=False).agg(
+        docs=("example", "size"), example=("example", "min"))
+    agg["kind"] = QUARANTINE
+    agg["role"] = ALL_ROLE
+    return agg
 
 
 def _form_rows(r, f, m, roles, n_forms) -> pa.Table:
@@ -192,16 +187,11 @@ def doc_key(doc_id, text) -> str:
     return "sha1:" + hashlib.sha1((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _match_rows(batch, doc, form, mentions, form_class, cap: int, seed: int) -> pd.DataFrame:
+def _match_rows(batch, hits_all_role: pd.DataFrame, form_class, cap: int, seed: int) -> pd.DataFrame:
     """Up to `cap` documents per class, the first in the hash order of `seed` (`match_sample`: an
-    order of doc ids alone, so the final pick is partition-independent); from the hits of role
-    'all' (arrays of document, form, mentions)."""
-    import pandas as pd
+    order of doc ids alone, so the final pick is partition-independent)."""
 
-    from classfreq.pipelines.match_sample import first_per_class
-
-    hits_all_role = pd.DataFrame({"doc": doc, "form": form, "mentions": mentions})
-    docs = np.unique(doc)
+    docs = np.unique(hits_all_role.doc.to_numpy())
     names = batch.schema.names
     cols = {c: batch.column(c).take(pa.array(docs)).to_pylist() if c in names else [None] * len(docs)
             for c in ("doc_id", "text", "parts", "url", "nsfw", "punsafe")}

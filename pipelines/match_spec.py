@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from classfreq.pipelines.matcher import Matcher
 from classfreq.pipelines.matching import FormMatcher
 from classfreq.pipelines.paper_mode import PaperMatcher
+from classfreq.relevance.estimate import DEFAULT_SEED
 from classfreq.text import form_tokens
-
-# relevance.estimate.DEFAULT_SEED (test_pipeline_imports checks they agree), not imported: the
-# relevance package loads pandas, which the Spark tasks that only count never need
-DEFAULT_SEED = 0
 
 # mode -> matcher class, constructed as cls(forms, nested=...)
 MATCHERS: dict[str, type[Matcher]] = {"default": FormMatcher, "paper": PaperMatcher}

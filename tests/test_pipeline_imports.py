@@ -53,15 +53,3 @@ def test_every_module_imports_alone():
     done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert importlib.import_module(f"{PACKAGE}.matching").FormMatcher.__name__ == "FormMatcher"
-
-
-def test_counting_workers_load_no_pandas():
-    """The Python worker daemon of local runs, and so every task that reads and counts, loads no
-    pandas (about 0.6 CPU-s before a run's first task); the seed default agrees with relevance's."""
-    code = "import sys, classfreq.pipelines.worker_daemon; print(sorted({'pandas', 'scipy'} & set(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "[]"
-    from classfreq.pipelines.match_spec import DEFAULT_SEED
-    from classfreq.relevance.estimate import DEFAULT_SEED as RELEVANCE_SEED
-    assert DEFAULT_SEED == RELEVANCE_SEED
