@@ -55,7 +55,10 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
         settings.update(LOCAL_CONF)
     if small_input:
         settings.update(SMALL_INPUT_CONF)
-    archive = driver_archive() if _starts_jvm() else None
+    starts_jvm = _starts_jvm()
+    if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
+        os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
+    archive = driver_archive() if starts_jvm else None
     java_options = [SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive.java_options() if archive else "",
                     (conf or {}).get("spark.driver.extraJavaOptions", "")]
     settings.update(conf or {})
