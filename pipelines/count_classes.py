@@ -205,7 +205,8 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
     docs = read.docs.select(*_columns_to_count(read.result.has_parts, cap > 0))
     with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
         counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
-        counted = counted.persist()
+        if cap:  # the doc matches are a second query of the same partial rows
+            counted = counted.persist()
         with job.phases("count"):
             sums = (counted.where(F.col("kind") != MATCH)
                     .groupBy(*PARTIAL_KEY)
@@ -214,7 +215,8 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
                     .toPandas())
         with job.phases("collecting"):
             matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
-        counted.unpersist()
+        if cap:
+            counted.unpersist()
     _remove_staging(job.staging)
     return sums, matches
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from classfreq.pipelines.jvm_archive import driver_archive
+
 DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
     # the web UI's Jetty server costs about a second of a run's start; a local run ends before
@@ -28,6 +30,11 @@ LOCAL_CONF = {
 # seconds only. C1 and the UI off together halved a 3-record run on a busy 2-core machine; large
 # inputs keep C2 (Parquet decoding and Arrow conversion run for minutes).
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# and plans run interpreted: compiling generated Java (Janino, whose signed jar the class archive
+# of jvm_archive cannot hold) took about 2.7 of a 3-record run's 9.7 s count phase on a cold JVM.
+# factoryMode is an internal setting of Spark's (its tests' switch), read wherever a projection
+# or predicate is built.
+SMALL_INPUT_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
@@ -47,13 +54,30 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     if master and master.startswith("local"):
         settings.update(LOCAL_CONF)
     if small_input:
-        settings["spark.driver.extraJavaOptions"] = SMALL_INPUT_JAVA_OPTIONS
+        settings.update(SMALL_INPUT_CONF)
+    starts_jvm = _starts_jvm()
+    if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
+        os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
+    archive = driver_archive() if starts_jvm else None
+    java_options = [SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive.java_options() if archive else "",
+                    (conf or {}).get("spark.driver.extraJavaOptions", "")]
     settings.update(conf or {})
+    if any(java_options):
+        settings["spark.driver.extraJavaOptions"] = " ".join(o for o in java_options if o)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    if archive:
+        archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _starts_jvm() -> bool:
+    """Whether getOrCreate will start a driver JVM (not under spark-submit, no context yet)."""
+    from pyspark import SparkContext
+
+    return not launched_by_spark_submit() and SparkContext._active_spark_context is None
 
 
 def launched_by_spark_submit() -> bool:

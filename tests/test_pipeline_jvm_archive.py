@@ -1,0 +1,72 @@
+"""The driver JVM's class-data-sharing archive: recorded once, promoted when its JVM has exited,
+used from then on; one per installation, switched off by CLASSFREQ_JVM_ARCHIVE=off."""
+import os
+import subprocess
+import sys
+
+from classfreq.pipelines.jvm_archive import ARCHIVE_ENV, Archive, archive_key, driver_archive
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_recorded_then_promoted_then_used(tmp_path):
+    a = Archive(str(tmp_path), "inst0001-aaaa")
+    first = a.java_options()
+    assert first.startswith(f"-XX:ArchiveClassesAtExit={a.recording} ")
+    # while the recording JVM starts or runs, no second JVM records nor uses one
+    assert Archive(str(tmp_path), "inst0001-aaaa").java_options() == ""
+    a.started(os.getpid())
+    assert Archive(str(tmp_path), "inst0001-aaaa").java_options() == ""
+    # the JVM exited after writing its dump: the recording becomes the archive
+    open(a.recording, "wb").write(b"dump")
+    a.started(_dead_pid())
+    b = Archive(str(tmp_path), "inst0001-aaaa")
+    assert b.java_options().startswith(f"-XX:SharedArchiveFile={a.path} ")
+    assert open(a.path, "rb").read() == b"dump"
+    assert sorted(os.listdir(tmp_path)) == ["driver-inst0001-aaaa.jsa"]
+
+
+def test_new_content_replaces_the_installations_old_archive_only(tmp_path):
+    for name in ("driver-inst0001-old.jsa", "driver-inst0002-other.jsa"):
+        (tmp_path / name).write_bytes(b"x")
+    a = Archive(str(tmp_path), "inst0001-new")
+    a.java_options()
+    open(a.recording, "wb").write(b"dump")
+    a.started(_dead_pid())
+    Archive(str(tmp_path), "inst0001-new").java_options()
+    assert sorted(os.listdir(tmp_path)) == ["driver-inst0001-new.jsa", "driver-inst0002-other.jsa"]
+
+
+def test_a_jvm_killed_before_its_dump_leaves_nothing_behind(tmp_path):
+    a = Archive(str(tmp_path), "inst0001-aaaa")
+    a.java_options()
+    a.started(_dead_pid())  # no dump written
+    assert Archive(str(tmp_path), "inst0001-aaaa").java_options().startswith("-XX:ArchiveClassesAtExit=")
+    assert not os.path.exists(a.recording + ".pid")
+
+
+def test_key_follows_the_jar_files(tmp_path):
+    java = tmp_path / "java"
+    java.write_bytes(b"bin")
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    (jars / "a.jar").write_bytes(b"1")
+    before = archive_key(str(java), str(jars))
+    (jars / "b.jar").write_bytes(b"22")
+    after = archive_key(str(java), str(jars))
+    assert before != after and before.split("-")[0] == after.split("-")[0]
+
+
+def test_switched_off(monkeypatch):
+    monkeypatch.setenv(ARCHIVE_ENV, "off")
+    assert driver_archive() is None
+
+
+def test_unwritable_folder_gives_no_options(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert Archive(str(blocker / "sub"), "inst0001-aaaa").java_options() == ""
