@@ -107,7 +107,7 @@ class Archive:
         for tmp in self._recordings():
             alive = _writer_alive(tmp)
             abandoned = alive is None and _age(tmp) > ABANDONED_S
-            if alive is False and os.path.exists(tmp) and not os.path.exists(self.path):
+            if alive is False and _complete(tmp) and not os.path.exists(self.path):
                 os.replace(tmp, self.path)
                 install = self.key.split("-")[0]
                 for other in glob.glob(os.path.join(self.folder, f"driver-{install}-*.jsa")):
@@ -132,6 +132,21 @@ def _writer_alive(tmp: str) -> bool | None:
     except PermissionError:
         return True
     return True
+
+
+# HotSpot writes a dynamic archive's header, which starts with this magic number, after all its
+# regions: a dump cut short (the JVM killed while writing, or a writer taken for dead too early)
+# has none, and is discarded instead of being promoted and then silently ignored for good.
+DYNAMIC_ARCHIVE_MAGIC = 0xF00BABA8  # a native-order u4
+
+
+def _complete(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return len(head) == 4 and DYNAMIC_ARCHIVE_MAGIC in (int.from_bytes(head, "little"), int.from_bytes(head, "big"))
 
 
 def _age(path: str) -> float:

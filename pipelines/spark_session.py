@@ -3,6 +3,7 @@ local[*] (embedded Spark, no cluster needed)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from classfreq.pipelines.jvm_archive import driver_archive
@@ -59,11 +60,10 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
         os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
     archive = driver_archive() if starts_jvm else None
-    java_options = [SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive.java_options() if archive else "",
-                    (conf or {}).get("spark.driver.extraJavaOptions", "")]
     settings.update(conf or {})
-    if any(java_options):
-        settings["spark.driver.extraJavaOptions"] = " ".join(o for o in java_options if o)
+    java_options = driver_java_options(small_input, archive.java_options() if archive else "", conf)
+    if java_options:
+        settings["spark.driver.extraJavaOptions"] = java_options
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -71,6 +71,32 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
         archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def driver_java_options(small_input: bool, archive_options: str, conf: dict | None) -> str:
+    """Ours first, then the user's (theirs win where flags clash): the run's conf, else
+    spark-defaults.conf's, which the --conf this sets would otherwise silently replace."""
+    key = "spark.driver.extraJavaOptions"
+    user = (conf or {}).get(key) or spark_defaults().get(key, "")
+    return " ".join(o for o in (SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive_options, user) if o)
+
+
+def spark_defaults() -> dict[str, str]:
+    """$SPARK_CONF_DIR/spark-defaults.conf (else $SPARK_HOME/conf/), as spark-submit reads it."""
+    folder = os.environ.get("SPARK_CONF_DIR")
+    if not folder and os.environ.get("SPARK_HOME"):
+        folder = os.path.join(os.environ["SPARK_HOME"], "conf")
+    try:
+        with open(os.path.join(folder or "", "spark-defaults.conf"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        m = re.match(r"\s*([^#!\s=:]+)\s*[\s=:]\s*(.*?)\s*$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
 
 
 def _starts_jvm() -> bool:

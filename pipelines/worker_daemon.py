@@ -18,13 +18,18 @@ import os
 import sys
 
 
+def _is_spark_zip(name: str) -> bool:
+    """Spark's own pyspark.zip and py4j-<version>-src.zip (a user's --py-files zip stays)."""
+    return name == "pyspark.zip" or (name.startswith("py4j-") and name.endswith("-src.zip"))
+
+
 def _drop_spark_zips() -> None:
     """Import pyspark and py4j from this interpreter's installation, not from the zips Spark puts
     first on the workers' path: every task's worker calls importlib.invalidate_caches(), which
     re-reads a zip's whole directory once per package imported from it (profiled: 1.4 s of every
     task of a 3-record run). Local runs' workers run the driver's interpreter, whose pyspark
     ships those very zips; kept when pyspark is installed nowhere else."""
-    zips = [p for p in sys.path if p.endswith(".zip") and os.path.basename(p).startswith(("pyspark", "py4j"))]
+    zips = [p for p in sys.path if _is_spark_zip(os.path.basename(p))]
     sys.path[:] = [p for p in sys.path if p not in zips]
     if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("py4j") is None:
         sys.path[:0] = zips

@@ -158,7 +158,8 @@ relevant AS (
          o.docs_clean, o.mentions,
          CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_est END AS docs_est,
          CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_lo END AS docs_est_lo,
-         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_hi END AS docs_est_hi,
+         -- no match in a sample still leaves the raw upper bound (a share is at most 1)
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN o.docs_est_hi ELSE cc.docs_relevant_hi END AS docs_est_hi,
          o.sample_fraction, o.docs_read, o.corpus_docs
   FROM ours o
   JOIN judged_slices j ON o.run_id = j.run_id AND o.source = j.source AND o.method = j.mode AND o.role = j.role
@@ -196,14 +197,14 @@ CREATE OR REPLACE VIEW mix_class_docs AS
 WITH comp AS (
   SELECT model AS mix, count(*) FILTER (WHERE counted) AS components_counted,
          count(*) FILTER (WHERE NOT counted OR counted IS NULL) AS components_uncounted,
-         count(*) FILTER (WHERE counted AND source LIKE '%:relevant') AS components_relevant
+         count(*) FILTER (WHERE counted AND source LIKE 'ours:%:relevant') AS components_relevant
   FROM mixes GROUP BY model),
 variants AS (
   SELECT model AS mix, source AS component_key, coalesce(weight, 1) AS weight, 'raw' AS basis,
          source AS count_key FROM mixes WHERE counted
   UNION ALL
   SELECT model, source, coalesce(weight, 1), 'relevant',
-         CASE WHEN source LIKE '%:relevant' THEN source ELSE source || ':relevant' END
+         CASE WHEN source LIKE 'ours:%:relevant' THEN source ELSE source || ':relevant' END
   FROM mixes WHERE counted),
 per_class AS (
   SELECT v.mix, v.basis, v.component_key, v.weight, s.labelset, s.version, s.class_index, s.docs_est,

@@ -121,11 +121,16 @@ def eiv_intervals(x, fit_for, error_var: float, x2=None, n_boot: int = SIMEX_BOO
         if x2 is not None:
             draws["regression_calibration"].append(reliability_slope(r["naive"], x[idx], x2[idx]))
     q = [(1 - level) / 2, (1 + level) / 2]
-    out = {"eiv_boot": len(draws["naive"])}
+    out = {"eiv_boot": n_boot}
     for name, v in draws.items():
         v = np.asarray(v, float)
         v = v[np.isfinite(v)]
-        out[f"{name}_lo"], out[f"{name}_hi"] = np.quantile(v, q) if len(v) else (np.nan, np.nan)
+        out[f"{name}_draws"] = len(v)
+        # replicates where the correction breaks down (the error variance reaches the resample's
+        # var(x), a reliability <= 0) cannot be dropped quietly: the survivors are a biased sample.
+        # Beyond the tail the percentile interval leaves out, there is no interval.
+        usable = len(v) > 0 and n_boot - len(v) <= (1 - level) / 2 * n_boot
+        out[f"{name}_lo"], out[f"{name}_hi"] = np.quantile(v, q) if usable else (np.nan, np.nan)
     return out
 
 
@@ -174,9 +179,18 @@ def _eiv_rows(info: dict, prim: pd.DataFrame, others: pd.DataFrame, agreement: l
     for name, fit_for in fits.items():
         s = simex_slope(x, fit_for(everything), error_var, seed=seed)
         rc = np.nan if x2 is None else reliability_slope(s["naive"], x, x2)
-        rows.append(info | {"slope": name, "naive": s["naive"], "simex": s["simex"],
-                            "simex_quadratic": s["simex_quadratic"], "regression_calibration": rc,
-                            **eiv_intervals(x, fit_for, error_var, x2, seed=seed),
+        points = {"naive": s["naive"], "simex": s["simex"], "simex_quadratic": s["simex_quadratic"],
+                  "regression_calibration": rc}
+        rows.append(info | {"slope": name, **points,
+                            **_without_undefined(eiv_intervals(x, fit_for, error_var, x2, seed=seed), points),
                             "error_var_log10": error_var, "from_counters": counter_var,
                             "counters": len(agreement)})
     return rows
+
+
+def _without_undefined(intervals: dict, points: dict) -> dict:
+    """No interval around an estimate that is itself undefined on the full data."""
+    for name, value in points.items():
+        if not np.isfinite(value):
+            intervals[f"{name}_lo"] = intervals[f"{name}_hi"] = np.nan
+    return intervals

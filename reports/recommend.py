@@ -292,12 +292,16 @@ def top_classes_by_source(by_source: pd.DataFrame, n: int = TOP_SHOWN) -> pd.Dat
     for _, fam in by_source.groupby(FAMILY_KEYS, sort=True):
         chosen = set().union(*(_top_classes(g, n)["class_index"] for _, g in fam.groupby("count_source")))
         order = source_order(fam)
+        primary = fam.loc[fam["role"] == "primary", "count_source"].drop_duplicates()
         wide = fam[fam["class_index"].isin(chosen)].pivot_table(
             index=["model", "class_index", "name"], columns="count_source", values="budget_share", aggfunc="first")
-        # the primary's column is named alike for every model, so their rows share the columns
-        wide = wide.reindex(columns=order).rename(columns={order[0]: "primary"}).reset_index()
+        # the primary's column is named alike for every model, so their rows share the columns; a
+        # model whose primary fit failed has none (a secondary is not renamed in its place)
+        wide = wide.reindex(columns=order).rename(columns={p: "primary" for p in primary}).reset_index()
+        if "primary" not in wide:
+            wide.insert(3, "primary", np.nan)
         wide.columns.name = None
-        out.append(wide.sort_values("primary", ascending=False))
+        out.append(wide.sort_values(["primary", "class_index"], ascending=[False, True]))
     return pd.concat(out, ignore_index=True)
 
 

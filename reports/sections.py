@@ -124,6 +124,10 @@ def _statistics_row(row: dict, tests: pd.DataFrame) -> dict:
 
 
 def _interval(value, lo, hi) -> str:
+    if not np.isfinite(value):
+        return "undefined"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{value:.3f} [no interval]"
     return f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
@@ -219,7 +223,7 @@ EIV_ESTIMATES = {"naive": "naive", "simex": "SIMEX", "simex_quadratic": "SIMEX (
 
 def eiv_table(eiv: pd.DataFrame) -> pd.DataFrame:
     """The errors-in-variables rows with each estimate and its interval side by side as text."""
-    df = eiv.copy()
+    df = eiv.drop(columns=[c for c in eiv.columns if c.endswith("_draws")])
     for col, label in EIV_ESTIMATES.items():
         df[f"{label} [95%]"] = [_interval(v, lo, hi) if np.isfinite(v) else "" for v, lo, hi in
                                 zip(df.pop(col), df.pop(f"{col}_lo"), df.pop(f"{col}_hi"))]
@@ -234,7 +238,13 @@ def _eiv_sentence(r) -> str:
     if np.isfinite(r.regression_calibration):
         text += (", regression calibration "
                  f"{_interval(r.regression_calibration, r.regression_calibration_lo, r.regression_calibration_hi)}")
-    return text + f" (95% bootstrap over classes of the whole correction, {int(r.eiv_boot)} replicates)."
+    text += f" (95% bootstrap over classes of the whole correction, {int(r.eiv_boot)} replicates"
+    failed = {EIV_ESTIMATES[k]: int(r.eiv_boot) - int(getattr(r, f"{k}_draws")) for k in ("simex", "regression_calibration")
+              if np.isfinite(getattr(r, k)) and getattr(r, f"{k}_draws") < r.eiv_boot}
+    if failed:
+        text += "; the correction failed in " + ", ".join(f"{n} for {k}" for k, n in failed.items())
+        text += " (no interval where more than 2.5% failed)"
+    return text + ")."
 
 
 def scatter_section(ctx: ReportContext) -> Section | None:

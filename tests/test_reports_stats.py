@@ -196,6 +196,24 @@ def test_eiv_intervals_cover_the_known_slope_where_the_naive_one_does_not():
     assert eiv_intervals(x1, fit_for, error_var, x2, n_boot=100, seed=4) != iv
 
 
+def test_eiv_replicates_where_the_correction_breaks_down_are_counted_not_dropped():
+    """An error variance at var(x) makes SIMEX undefined in about half the resamples: the interval is
+    then not given (the survivors would be a biased half), and the failures are counted."""
+    from classfreq.reports.counterror import eiv_intervals
+    rng = np.random.default_rng(5)
+    k = 400
+    x = rng.normal(2.5, 1.0, k)
+    n = np.full(k, 50.0)
+    c = rng.binomial(50, special.expit(-1 + 0.4 * x)).astype(float)
+
+    def fit_for(idx):
+        return lambda xs: logit_fit(xs, c[idx], n[idx]).b
+    iv = eiv_intervals(x, fit_for, float(np.var(x)), n_boot=60, seed=1)
+    assert iv["eiv_boot"] == 60 and iv["naive_draws"] == 60 and np.isfinite(iv["naive_lo"])
+    assert 0 < iv["simex_draws"] < 60 - 0.025 * 60
+    assert np.isnan(iv["simex_lo"]) and np.isnan(iv["simex_hi"])
+
+
 def test_counter_agreement_counts_tail_head_swaps():
     import pandas as pd
 
