@@ -148,17 +148,17 @@ judged_slices AS (
        AND cc.mode = l.mode AND coalesce(cc.role, 'all') = l.role AND cc.labelset = l.labelset
        AND cc.version = l.version
   WHERE cc.relevance_judge IS NOT NULL),
--- the same slice counted as relevant documents only (issue 8): 0 where the class had no match
--- (no class_counts row, or its row with docs 0, which no judge looks at),
--- NULL where it matched but no judge looked at it
+-- the same slice counted as relevant documents only (issue 8). A class with no match (no
+-- class_counts row, or its row with docs 0, which no judge looks at) has the raw slice's values:
+-- 0, with a sampled run's upper bound (a share is at most 1); NULL where it matched but no judge
+-- looked at it
 relevant AS (
   SELECT o.count_key || ':relevant' AS count_key, o.source_kind, o.source, o.method, o.role, o.labelset,
          o.version, o.class_index, o.run_id,
-         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE round(cc.docs_relevant_est)::BIGINT END AS docs,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN o.docs ELSE round(cc.docs_relevant_est)::BIGINT END AS docs,
          o.docs_clean, o.mentions,
-         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_est END AS docs_est,
-         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN 0 ELSE cc.docs_relevant_lo END AS docs_est_lo,
-         -- no match in a sample still leaves the raw upper bound (a share is at most 1)
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN o.docs_est ELSE cc.docs_relevant_est END AS docs_est,
+         CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN o.docs_est_lo ELSE cc.docs_relevant_lo END AS docs_est_lo,
          CASE WHEN cc.run_id IS NULL OR cc.docs = 0 THEN o.docs_est_hi ELSE cc.docs_relevant_hi END AS docs_est_hi,
          o.sample_fraction, o.docs_read, o.corpus_docs
   FROM ours o

@@ -473,6 +473,26 @@ def write_judged_source(con, shared, source="web_judged", share=0.6):
     return docs, rel_share
 
 
+def test_unmatched_classes_of_a_judged_run_keep_the_raw_slice_values(tmp_path, shared):
+    """A class no document matched counts 0 relevant documents, not NULL (it would drop out of the
+    analysis), and keeps a sampled run's upper bound: a share is at most 1."""
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
+    try:
+        docs, share = write_judged_source(con, shared)
+        con.execute("UPDATE class_counts SET docs_est = 0, docs_est_lo = 0, docs_est_hi = 37 "
+                    "WHERE run_id = 'count-web_judged' AND docs = 0")
+        rel = run_query(con, "class_frequency", {"count_key": "ours:web_judged:default:all:relevant"})
+    finally:
+        con.close()
+    rel = rel.sort_values("class_index").set_index("class_index")
+    unmatched = np.flatnonzero(docs == 0)
+    assert len(unmatched) and len(rel) == len(docs)
+    assert (rel.loc[unmatched, ["docs", "docs_est", "docs_est_lo"]] == 0).all().all()
+    assert (rel.loc[unmatched, "docs_est_hi"] == 37).all()
+    matched = np.flatnonzero(docs > 0)
+    np.testing.assert_allclose(rel.loc[matched, "docs_est"], docs[matched] * share[matched])
+
+
 def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_path, shared):
     """Issue 8 in the report: a mix whose counted component was relevance judged is analysed on the
     adjusted counts (primary), on the raw ones beside it, and the recommendations use the adjusted."""
