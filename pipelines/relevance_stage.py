@@ -21,7 +21,7 @@ import pandas as pd
 from classfreq.errors import UserError
 from classfreq.pipelines.match_sample import first_per_class
 from classfreq.pipelines.tables import with_relevance
-from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED, JudgeErrors, class_relevance
+from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED, class_relevance
 from classfreq.relevance.judge import Judge, Models, load_judge, read_params
 
 PAIRS_PER_TASK = 2000  # fewer, bigger tasks: every worker that gets one loads the judge once
@@ -58,20 +58,20 @@ def judge_run_rows(spark, class_counts: pd.DataFrame, doc_matches: pd.DataFrame 
     rows with the relevance columns."""
     if doc_matches is None:
         raise UserError("the relevance stage needs the run's matched documents (doc_matches), and this run kept none")
-    threshold, errors = judge_facts(options)
+    threshold, calibration_var = judge_facts(options)
     pairs = sampled_pairs(doc_matches, options.sample, options.seed)
     pairs["p_relevant"] = score_in_spark(spark, pairs, options)
     pairs["relevant"] = pairs.p_relevant >= threshold
-    per_class = class_relevance(pairs, class_counts[class_counts.role == "all"], errors, threshold, options.judge)
+    per_class = class_relevance(pairs, class_counts[class_counts.role == "all"], calibration_var, options.judge)
     return with_relevance(class_counts, doc_matches, per_class, pairs)
 
 
-def judge_facts(options: RelevanceOptions) -> tuple[float, JudgeErrors]:
-    """The judge's threshold and its error rates measured by grouped cross-validation. Loading it
-    here (without its models) checks the label set and parameters before any Spark work."""
+def judge_facts(options: RelevanceOptions) -> tuple[float, float]:
+    """The judge's threshold and its class-level calibration variance measured by grouped
+    cross-validation. Loading it here (without its models) checks the label set and parameters
+    before any Spark work."""
     judge = load_judge(options.labelset, options.judge)
-    errors = JudgeErrors.from_params(read_params()["variants"][options.judge]["grouped_cv"])
-    return judge.threshold, errors
+    return judge.threshold, float(read_params()["variants"][options.judge]["grouped_cv"]["class_calibration_var"])
 
 
 def sampled_pairs(doc_matches: pd.DataFrame, sample: int, seed: int) -> pd.DataFrame:

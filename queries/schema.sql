@@ -32,8 +32,9 @@ CREATE TABLE IF NOT EXISTS class_counts (
 -- The relevance stage (count --relevance, or `classfreq relevance` on an existing run) fills the
 -- columns below; they are NULL for a class no judge looked at. relevance_judged pairs were judged
 -- (a seeded sample of the class's matched documents), relevance_p_mean is their mean probability,
--- relevant_share* the share corrected for the judge's measured error rates (Rogan-Gladen) with its
--- 95% interval, and docs_relevant_* = share x docs_est with the interval carried through.
+-- relevant_share* the mean calibrated probability with its 95% interval (class-level calibration
+-- error measured by grouped CV, outcome and sampling variance; relevance/estimate.py), and
+-- docs_relevant_* = share x docs_est with the interval carried through.
 ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_judge VARCHAR;
 ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_judged BIGINT;
 ALTER TABLE class_counts ADD COLUMN IF NOT EXISTS relevance_p_mean DOUBLE;

@@ -7,10 +7,17 @@
 Modules: locate (where the form matched), syntax (spaCy), surface (token rules, no parser), senses
 (WordNet sense tables, shipped per label set), embed (MiniLM, and its word-piece vectors alone),
 features, judge (combiner + API), train / evaluate / report (fitting and grouped cross-validation),
-estimate (Rogan–Gladen shares, seeded sampler), cli.
+estimate (calibrated shares, Rogan–Gladen for comparison, seeded sampler), cli.
 """
-from classfreq.relevance.estimate import JudgeErrors, ShareEstimate, relevant_share, sample_doc_ids, sample_key
+from classfreq.relevance.estimate import (
+    JudgeErrors,
+    ShareEstimate,
+    calibrated_share,
+    relevant_share,
+    sample_doc_ids,
+    sample_key,
+)
 from classfreq.relevance.judge import Judge, Models, load_judge
 
-__all__ = ["Judge", "JudgeErrors", "Models", "ShareEstimate", "load_judge", "relevant_share", "sample_doc_ids",
-           "sample_key"]
+__all__ = ["Judge", "JudgeErrors", "Models", "ShareEstimate", "calibrated_share", "load_judge", "relevant_share",
+           "sample_doc_ids", "sample_key"]

@@ -1,14 +1,18 @@
 """From judged samples to relevant-document estimates with honest 95% intervals.
 
-The share of a class's matched documents that are relevant is estimated from the judge's verdicts
-on a sample, corrected for the judge's own error rates (Rogan–Gladen):
+The share of a class's matched documents that are relevant is estimated as the mean of the judge's
+calibrated probabilities p over a sample of them (``calibrated_share``). Its variance adds
 
-    share = (q + specificity - 1) / (sensitivity + specificity - 1)
+- the class's own calibration error: a class-level bias whose variance tau^2 was measured across
+  held-out classes by grouped cross-validation (shipped with the judge's parameters);
+- the documents' own outcomes around their p: mean p(1 - p) / N over the class's N documents;
+- the sampling of n of the N documents: (1 - n/N) var(p) / n.
 
-where q is the judged-relevant share of the sample. Its variance (delta method) adds the sampling
-variance of q (with the finite-population correction when the sample is a large part of the
-class's documents) and the binomial uncertainty of sensitivity and specificity, which were measured
-on n_yes and n_no labelled pairs by grouped cross-validation. The interval is clipped to [0, 1].
+The Rogan–Gladen correction of the judged-relevant share by the judge's sensitivity and specificity
+(``relevant_share``) is kept for comparison: it assumes that those error rates carry over from the
+labelled pairs to every source, and on the shared labels they do not (the judge errs differently on
+LAION alt-text than on COCO captions), so ``classfreq relevance evaluate`` shows both per source.
+Intervals are clipped to [0, 1].
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 Z95 = 1.959963984540054
@@ -86,6 +91,31 @@ def relevant_share(n_relevant: int, n_judged: int, errors: JudgeErrors, docs: in
     return ShareEstimate(clipped, max(0.0, clipped - half), min(1.0, clipped + half), q, n_judged)
 
 
+def calibrated_share(p, calibration_var: float, docs: int | None = None) -> ShareEstimate:
+    """Mean calibrated probability of the `len(p)` judged documents, drawn without replacement from
+    `docs` matched documents (None: all of them were judged), with the variance described above;
+    `judged_share` is the share kept at p >= 0.5."""
+    p = np.asarray(p, float)
+    n = len(p)
+    if n == 0:
+        return ShareEstimate(math.nan, 0.0, 1.0, math.nan, 0)
+    population = max(int(docs), n) if docs else n
+    share = float(p.mean())
+    sampling = (1 - n / population) * (float(p.var(ddof=1)) / n if n > 1 else 0.25)
+    outcomes = float((p * (1 - p)).mean()) / population
+    half = Z95 * math.sqrt(max(calibration_var, 0.0) + outcomes + sampling)
+    return ShareEstimate(share, max(0.0, share - half), min(1.0, share + half), float((p >= 0.5).mean()), n)
+
+
+def class_calibration_var(y, p, classes) -> float:
+    """tau^2: the variance of the class-level bias mean(y - p) beyond what the pairs' own outcomes
+    explain (method of moments over the classes; probabilities from held-out folds)."""
+    frame = pd.DataFrame({"c": classes, "d": np.asarray(y, float) - np.asarray(p, float),
+                          "v": np.asarray(p, float) * (1 - np.asarray(p, float))})
+    per = frame.groupby("c").agg(d=("d", "mean"), v=("v", "sum"), n=("d", "size"))
+    return max(0.0, float((per.d ** 2).mean() - (per.v / per.n ** 2).mean()))
+
+
 def sample_key(doc_id, seed: int = DEFAULT_SEED) -> int:
     """A document's place in the seeded sampling order: a hash of the seed and the doc id, so the
     sample does not depend on how the documents are ordered or partitioned."""
@@ -106,7 +136,7 @@ RELEVANCE_COLUMNS = ("relevance_judge", "relevance_judged", "relevance_p_mean", 
                      "docs_relevant_hi")
 
 
-def class_relevance(judged: pd.DataFrame, class_docs: pd.DataFrame, errors: JudgeErrors, threshold: float,
+def class_relevance(judged: pd.DataFrame, class_docs: pd.DataFrame, calibration_var: float,
                     judge: str) -> pd.DataFrame:
     """The relevance columns of each judged class.
 
@@ -119,10 +149,10 @@ def class_relevance(judged: pd.DataFrame, class_docs: pd.DataFrame, errors: Judg
     rows = []
     for index, p in per_doc.groupby(level="class_index"):
         d = docs.loc[index]
-        share = relevant_share(int((p >= threshold).sum()), len(p), errors, int(d.docs))
+        share = calibrated_share(p.to_numpy(), calibration_var, int(d.docs))
         est, low, high = share.docs_relevant(float(d.docs_est), float(d.docs_est_lo), float(d.docs_est_hi))
         rows.append({"class_index": int(index), "relevance_judge": judge, "relevance_judged": len(p),
-                     "relevance_p_mean": float(p.mean()), "relevant_share": share.share,
+                     "relevance_p_mean": share.share, "relevant_share": share.share,
                      "relevant_share_lo": share.low, "relevant_share_hi": share.high,
                      "docs_relevant_est": est, "docs_relevant_lo": low, "docs_relevant_hi": high})
     return pd.DataFrame(rows, columns=["class_index", *RELEVANCE_COLUMNS])

@@ -81,3 +81,39 @@ def evaluate_rows(pairs: LabelledPairs, x: np.ndarray, names: list[str], judged:
     for name, rule in BASELINES.items():
         results[name] = metrics(pairs.y, rule(x, names), pairs.sources)
     return results
+
+
+def share_estimates(y: np.ndarray, p: np.ndarray, sources: list[str], classes, threshold: float = 0.5) -> dict:
+    """Per source, the two estimators of the relevant share on held-out probabilities: the calibrated
+    mean (with tau^2 from these classes) and Rogan–Gladen (with the pooled error rates), each as
+    (share, low, high), beside the labelled share. Both use rates measured on every source, as a
+    judge shipped with these labels would."""
+    from classfreq.relevance.estimate import JudgeErrors, calibrated_share, class_calibration_var, relevant_share
+
+    predicted = (p >= threshold).astype(np.int64)
+    errors = JudgeErrors(int(((predicted == 1) & (y == 1)).sum()), int(((predicted == 0) & (y == 1)).sum()),
+                         int(((predicted == 0) & (y == 0)).sum()), int(((predicted == 1) & (y == 0)).sum()))
+    tau2 = class_calibration_var(y, p, classes)
+    src, out = np.array(sources), {}
+    for source in sorted(set(sources)):
+        here = src == source
+        cal = calibrated_share(p[here], tau2)
+        rg = relevant_share(int(predicted[here].sum()), int(here.sum()), errors)
+        out[source] = {"labelled": float(y[here].mean()), "calibrated": (cal.share, cal.low, cal.high),
+                       "rogan_gladen": (rg.share, rg.low, rg.high)}
+    return out
+
+
+def format_share_table(estimates: dict[str, dict]) -> str:
+    """Markdown: one row per (judge, source): labelled share, each estimator with its interval and
+    whether the interval covers the labelled share."""
+    head = ["judge", "source", "labelled share", "calibrated mean p [95%]", "Rogan–Gladen [95%]"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for judge, per_source in estimates.items():
+        for source, r in per_source.items():
+            cells = [judge, source, f"{r['labelled']:.3f}"]
+            for key in ("calibrated", "rogan_gladen"):
+                mid, low, high = r[key]
+                cells.append(f"{mid:.3f} [{low:.3f}, {high:.3f}]" + ("" if low <= r["labelled"] <= high else " (misses)"))
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classfreq.relevance.evaluate import evaluate_rows, format_table
+from classfreq.relevance.evaluate import evaluate_rows, format_share_table, format_table, share_estimates
 from classfreq.relevance.features import BLOCKS, feature_names
 from classfreq.relevance.judge import PARAMS_PATH, VARIANT_BLOCKS, Combiner, Models, read_params
 from classfreq.relevance.labels import LabelledPairs, read_labels
@@ -39,9 +39,14 @@ def evaluation_report(labels: Path, labelset_name: str) -> str:
     labelset = load_labelset(labelset_name)
     blocks = labelled_blocks(all_blocks_extractor(labelset, load_sense_table(labelset), Models()), pairs)
     x_all = np.hstack([blocks[b] for b in BLOCKS])
-    results = evaluate_rows(pairs, x_all, feature_names(tuple(BLOCKS)), judged_rows(pairs, blocks))
+    judged = judged_rows(pairs, blocks)
+    results = evaluate_rows(pairs, x_all, feature_names(tuple(BLOCKS)), judged)
+    shares = {name.split(" (")[0]: share_estimates(pairs.y, p, pairs.sources, pairs.class_indexes)
+              for name, p in judged.items() if "grouped CV" in name}
     head = (f"{len(pairs)} decidable pairs of {len(set(pairs.class_indexes))} classes from {labels.name} "
             f"({pairs.n_unclear} unclear left out); judge rows: 5-fold grouped CV, folds split by class.\n"
             f"Per source: share kept at p >= 0.5 / mean p_relevant (the expected relevant share) "
             f"(labelled share).\n")
-    return head + format_table(results)
+    return (head + format_table(results) + "\n\nRelevant share per source from the held-out probabilities: the "
+            "calibrated mean (what count --relevance reports) and the Rogan–Gladen correction.\n"
+            + format_share_table(shares))

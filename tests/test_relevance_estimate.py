@@ -1,4 +1,5 @@
-"""Relevant-share estimates with the judge's error rates (Rogan–Gladen) and the seeded sampler."""
+"""Relevant-share estimates: the calibrated mean (what runs report), Rogan–Gladen (kept for
+comparison), and the seeded sampler."""
 from __future__ import annotations
 
 import random
@@ -6,7 +7,58 @@ import random
 import numpy as np
 import pytest
 
-from classfreq.relevance.estimate import JudgeErrors, relevant_share, sample_doc_ids, sample_key
+from classfreq.relevance.estimate import (
+    JudgeErrors,
+    calibrated_share,
+    class_calibration_var,
+    relevant_share,
+    sample_doc_ids,
+    sample_key,
+)
+
+
+def _calibrated_coverage(tau, docs, n, runs, seed):
+    """Classes whose documents' relevance follows the judge's p shifted by a class-level bias of SD
+    tau (the judge is calibrated on average, not per class); the true share is over all documents."""
+    rng = np.random.default_rng(seed)
+    covered = 0
+    for _ in range(runs):
+        p = rng.beta(2, 2, docs)
+        bias = rng.normal(0, tau)
+        relevant = rng.random(docs) < np.clip(p + bias, 0, 1)
+        sample = rng.choice(docs, n, replace=False) if n < docs else np.arange(docs)
+        est = calibrated_share(p[sample], tau ** 2, docs)
+        covered += est.low <= relevant.mean() <= est.high
+    return covered / runs
+
+
+@pytest.mark.parametrize("tau,docs,n", [(0.03, 5000, 200), (0.08, 5000, 200), (0.05, 150, 150), (0.0, 40, 40)])
+def test_calibrated_interval_covers_the_true_share_about_95_percent(tau, docs, n):
+    coverage = _calibrated_coverage(tau, docs, n, runs=1500, seed=3)
+    assert 0.92 <= coverage <= 0.98, coverage
+
+
+def test_calibration_variance_is_recovered_from_labelled_classes():
+    """tau^2 from held-out classes' mean(y - p), net of the pairs' own Bernoulli noise."""
+    rng = np.random.default_rng(0)
+    classes = np.repeat(np.arange(400), 6)
+    p = rng.beta(2, 2, len(classes))
+    bias = rng.normal(0, 0.1, 400)[classes]
+    y = (rng.random(len(classes)) < np.clip(p + bias, 0, 1)).astype(float)
+    assert class_calibration_var(y, p, classes) == pytest.approx(0.01, abs=0.004)
+    calibrated = (rng.random(len(classes)) < p).astype(float)
+    assert class_calibration_var(calibrated, p, classes) < 0.002
+
+
+def test_calibrated_share_narrows_with_more_judged_documents_down_to_the_calibration_error():
+    p = np.array([0.9, 0.8, 0.2, 0.6, 0.1] * 20)
+    est = calibrated_share(p, 0.001, docs=100000)
+    assert est.share == pytest.approx(0.52) and est.judged_share == pytest.approx(0.6)
+    more = calibrated_share(np.tile(p, 4), 0.001, docs=100000)
+    assert more.high - more.low < est.high - est.low
+    huge = calibrated_share(np.tile(p, 1000), 0.001, docs=10 ** 9)
+    assert huge.high - huge.low == pytest.approx(2 * 1.96 * 0.001 ** 0.5, rel=0.02)
+    assert calibrated_share([], 0.001).n_judged == 0
 
 
 def _coverage(true_share, se, sp, docs, n, n_yes, n_no, runs, seed):
