@@ -146,7 +146,9 @@ def headline_section(ctx: ReportContext) -> Section:
     if not len(an.summary):
         s.items.append("No accuracy rows join a declared mix yet: import accuracies and declare mixes first.")
         return s
-    s.items += [_headline_sentence(h, an.summary) for h in an.summary[an.summary["role"] == "primary"].itertuples()]
+    named = _relevant_components_named(ctx.con)
+    s.items += [_headline_sentence(h, an.summary, named.get(h.mix))
+                for h in an.summary[an.summary["role"] == "primary"].itertuples()]
     s.items.append(Figure("headline", charts.headline(an.summary)))
     s.items.append(Table("headline", "Correlations with 95% bootstrap intervals and fits",
                          headline_table(an, ctx.mix_notes),
@@ -166,10 +168,26 @@ def headline_section(ctx: ReportContext) -> Section:
     return s
 
 
-def _headline_sentence(h, summary: pd.DataFrame) -> str:
+def _relevant_components_named(con) -> dict[str, tuple[int, int]]:
+    """Per mix: (counted components whose source is a ':relevant' key, counted components)."""
+    rows = con.execute("SELECT model, count(*) FILTER (WHERE source LIKE 'ours:%:relevant'), count(*) "
+                       "FROM mixes WHERE counted GROUP BY model").fetchall()
+    return {mix: (named, counted) for mix, named, counted in rows}
+
+
+def _basis_label(count_basis: str, named: tuple[int, int] | None) -> str:
+    if count_basis == "relevant":
+        return "relevance-adjusted counts"
+    if named and named[0]:
+        return (f"raw counts, except the relevance-adjusted counts the mix file names for {named[0]} of its "
+                f"{named[1]} counted components")
+    return "raw counts"
+
+
+def _headline_sentence(h, summary: pd.DataFrame, named: tuple[int, int] | None = None) -> str:
     """One model's primary numbers; every figure names the model and the count basis it came from."""
     who = f"{h.model} on {h.dataset} ({h.method})"
-    basis = "relevance-adjusted counts" if h.count_basis == "relevant" else "raw counts"
+    basis = _basis_label(h.count_basis, named)
     text = (f"{who} vs its own mix ({basis}): Spearman rho = {h.spearman:.3f} "
             f"[95% CI {h.spearman_lo:.3f}, {h.spearman_hi:.3f}], p = {h.spearman_p:.2g} (pre-declared, 1 test), "
             f"{h.n_classes} classes, {h.share_zero:.1%} with zero count; logit slope (binomial GLM, population "

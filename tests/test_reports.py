@@ -557,6 +557,28 @@ def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path
     assert "raw counts" not in text
 
 
+def test_a_mix_naming_a_relevant_key_for_some_components_says_so(tmp_path, shared):
+    """A mix of a ':relevant' key and raw imported counts is analysed on its raw basis, and the
+    headline names which components are counted as relevant documents instead of 'raw counts'."""
+    from classfreq.queries.mixes import read_mix_file, write_mixes
+    from classfreq.reports.sections import ReportContext, headline_section
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
+    try:
+        write_judged_source(con, shared)
+        mf = tmp_path / "mixed.yaml"
+        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
+                      "    source: ours:web_judged:default:all:relevant\n"
+                      "  - component: LAION-400M\n    source: imported:bethgelab:laion400m:lemmatized\n")
+        assert write_mixes(con, read_mix_file(mf)) == []
+        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
+        head = headline_section(ReportContext(con, an, R.recommend(con, an.classes, RecommendOptions(budget=1000))))
+    finally:
+        con.close()
+    text = " ".join(i for i in head.items if isinstance(i, str))
+    assert ("vs its own mix (raw counts, except the relevance-adjusted counts the mix file names for 1 of its 2 "
+            "counted components)") in text
+
+
 SOURCES_MIX = """
 models: [ViT-B-32_laion400m]
 components:
