@@ -5,7 +5,6 @@ receive the validated config, never the argparse namespace.
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from classfreq.configs import add_options, from_args
@@ -68,15 +67,14 @@ def make_recommendations(config: RecommendConfig) -> int:
     from classfreq.reports.analysis import check_filters, run_analysis
     from classfreq.reports.recommend import CAVEAT, recommend
     from classfreq.reports.report import write_recommendation_files
-    analysis = dataclasses.replace(config.analysis, secondary_sources=False)  # only the primary groups are used
     con = connect(config.warehouse)
     try:
-        check_filters(con, analysis)
-        an = run_analysis(con, analysis)
+        check_filters(con, config.analysis)
+        an = run_analysis(con, config.analysis)  # with the mix's other count sources: an allocation under each
         if an.classes.empty:
             raise UserError("no model has both per-class accuracies and a declared mix with counts; "
                             "import accuracies and run `classfreq mix FILE` first")
-        rec = recommend(con, an.classes, config.recommend)
+        rec = recommend(con, an.classes, config.recommend, an.sources)
     finally:
         con.close()
     files = write_recommendation_files(rec, Path(config.out))

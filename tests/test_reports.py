@@ -393,6 +393,13 @@ def test_cli_report_and_recommend(tmp_path, shared, capsys):
     assert R.CAVEAT in out and "ViT-B-32_laion400m: 1000 examples" in out
     alloc = pd.read_csv(tmp_path / "rec" / "recommendations" / "allocation.csv")
     assert set(alloc["model"]) == {"ViT-B-32_laion400m"} and alloc["allocated"].sum() == 1000
+    # the same recommendations as the report's, under every count source of the mix too
+    assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "same"), "--budget", "1000",
+                 "--bootstrap", "100", "--model", "ViT-B-32_laion400m"]) == 0
+    capsys.readouterr()
+    for name in ("per_class.csv", "allocation.csv", "allocation_by_source.csv", "source_comparison.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "rec" / "recommendations" / name),
+                                      pd.read_csv(tmp_path / "same" / "recommendations" / name))
     assert main(["report", "--warehouse", str(path), "--out", str(tmp_path / "rep"), "--bootstrap", "100",
                  "--no-secondary", "--bootstrap-unit", "superclass", "--budget", "500"]) == 0
     assert "Spearman rho" in capsys.readouterr().out
