@@ -89,10 +89,10 @@ def share_estimates(y: np.ndarray, p: np.ndarray, sources: list[str], classes, t
     (share, low, high), beside the labelled share. Both use rates measured on every source, as a
     judge shipped with these labels would."""
     from classfreq.relevance.estimate import JudgeErrors, calibrated_share, class_calibration_var, relevant_share
+    from classfreq.relevance.train import confusion
 
     predicted = (p >= threshold).astype(np.int64)
-    errors = JudgeErrors(int(((predicted == 1) & (y == 1)).sum()), int(((predicted == 0) & (y == 1)).sum()),
-                         int(((predicted == 0) & (y == 0)).sum()), int(((predicted == 1) & (y == 0)).sum()))
+    errors = JudgeErrors.from_params(confusion(y, predicted))
     tau2 = class_calibration_var(y, p, classes)
     src, out = np.array(sources), {}
     for source in sorted(set(sources)):

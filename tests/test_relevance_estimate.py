@@ -130,3 +130,23 @@ def test_evaluation_metrics_and_table():
     assert m["sources"]["b"] == {"judged": 0.5, "mean_p": pytest.approx(0.45), "labelled": 0.5, "n": 2}
     table = format_table({"judge": m})
     assert "| judge | 0.600 | 0.667 | 0.667 |" in table and "0.50 / 0.45 (0.50)" in table
+
+
+def test_evaluate_prints_both_estimators_per_source():
+    """`relevance evaluate`'s share table: with calibrated probabilities the calibrated mean covers each
+    source's labelled share, even where the judge's kept/dropped error rates differ by source."""
+    from classfreq.relevance.evaluate import format_share_table, share_estimates
+    rng = np.random.default_rng(4)
+    sharp = rng.choice([0.05, 0.95], 600)            # a source the judge finds easy
+    vague = rng.uniform(0.3, 0.55, 600)              # one where its verdicts are near chance
+    p = np.concatenate([sharp, vague])
+    y = (rng.random(len(p)) < p).astype(int)
+    sources = ["easy"] * 600 + ["hard"] * 600
+    est = share_estimates(y, p, sources, np.repeat(np.arange(300), 4))
+    for r in est.values():
+        mid, low, high = r["calibrated"]
+        assert low <= r["labelled"] <= high
+    rg_mid, rg_low, rg_high = est["hard"]["rogan_gladen"]    # pooled error rates do not carry over
+    assert not rg_low <= est["hard"]["labelled"] <= rg_high
+    table = format_share_table({"judge": est})
+    assert "| judge | easy |" in table and "| judge | hard |" in table and table.count("(misses)") >= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 
 import _reports_warehouse as W
 import numpy as np
@@ -480,6 +481,30 @@ def write_judged_source(con, shared, source="web_judged", share=0.6):
     return docs, rel_share
 
 
+@contextmanager
+def judged_mix(tmp_path, shared, components: str):
+    """A warehouse with the judged source of ``write_judged_source`` and ViT-B-16_laion400m's mix of
+    ``components`` (mix-file YAML): (connection, docs, relevant share, the mix's problems)."""
+    from classfreq.queries.mixes import read_mix_file, write_mixes
+    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
+    try:
+        docs, share = write_judged_source(con, shared)
+        mf = tmp_path / "judged.yaml"
+        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n" + components)
+        yield con, docs, share, write_mixes(con, read_mix_file(mf))
+    finally:
+        con.close()
+
+
+def analysed_headline(con):
+    """ViT-B-16_laion400m's analysis, recommendations and the headline section's text."""
+    from classfreq.reports.sections import ReportContext, headline_section
+    an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
+    rec = R.recommend(con, an.classes, RecommendOptions(budget=1000))
+    head = headline_section(ReportContext(con, an, rec))
+    return an, rec, " ".join(i for i in head.items if isinstance(i, str))
+
+
 def test_unmatched_classes_of_a_judged_run_keep_the_raw_slice_values(tmp_path, shared):
     """A class no document matched counts 0 relevant documents, not NULL (it would drop out of the
     analysis), and keeps a sampled run's upper bound: a share is at most 1."""
@@ -503,22 +528,11 @@ def test_unmatched_classes_of_a_judged_run_keep_the_raw_slice_values(tmp_path, s
 def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_path, shared):
     """Issue 8 in the report: a mix whose counted component was relevance judged is analysed on the
     adjusted counts (primary), on the raw ones beside it, and the recommendations use the adjusted."""
-    from classfreq.queries.mixes import read_mix_file, write_mixes
-    from classfreq.reports.sections import ReportContext, headline_section
-    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
-    try:
-        docs, share = write_judged_source(con, shared)
-        mf = tmp_path / "judged.yaml"
-        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
-                      "    source: ours:web_judged:default:all\n")
-        write_mixes(con, read_mix_file(mf))
+    with judged_mix(tmp_path, shared, "  - component: judged web\n    source: ours:web_judged:default:all\n") as (
+            con, docs, share, _):
         src = run_query(con, "class_frequency", {"count_key": "ours:web_judged:default:all:relevant"})
         np.testing.assert_allclose(src.sort_values("class_index")["docs_est"].to_numpy(), docs * share)
-        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
-        rec = R.recommend(con, an.classes, RecommendOptions(budget=1000))
-        head = headline_section(ReportContext(con, an, rec))
-    finally:
-        con.close()
+        an, rec, text = analysed_headline(con)
     s = an.summary.set_index("source_relation")
     assert s.loc["own mix", "count_basis"] == "relevant" and s.loc["own mix", "role"] == "primary"
     assert s.loc["own mix, raw counts", "count_basis"] == "raw"
@@ -527,7 +541,6 @@ def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_pat
     assert s.loc["own mix, raw counts", "spearman"] == pytest.approx(stats.spearmanr(np.log10(docs + 1), y).statistic)
     t = an.tests
     assert set(t.loc[t.source_relation == "own mix, raw counts", "test_role"]) == {"secondary"}
-    text = " ".join(i for i in head.items if isinstance(i, str))
     assert "relevance-adjusted counts are primary" in text and "ViT-B-16_laion400m on the same mix's raw counts" in text
     np.testing.assert_allclose(rec.per_class.sort_values("class_index")["docs"].to_numpy(), docs * share)
     assert len(an.counters) and (an.counters["other_source"].str.contains("raw")).any()
@@ -536,20 +549,11 @@ def test_relevance_adjusted_counts_are_primary_and_raw_ones_shown_beside(tmp_pat
 def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path, shared):
     """A mix file may name a judged source's ':relevant' count key: that source's relevant-document
     estimates are then the mix's counts, the headline says so, and there is no raw view of the mix."""
-    from classfreq.queries.mixes import read_mix_file, write_mixes
-    from classfreq.reports.sections import ReportContext, headline_section
-    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
-    try:
-        docs, share = write_judged_source(con, shared)
-        mf = tmp_path / "judged.yaml"
-        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
-                      "    source: ours:web_judged:default:all:relevant\n    weight: 2\n")
-        assert write_mixes(con, read_mix_file(mf)) == []  # the key has counts
+    with judged_mix(tmp_path, shared, "  - component: judged web\n    source: ours:web_judged:default:all:relevant\n"
+                    "    weight: 2\n") as (con, docs, share, problems):
+        assert problems == []  # the key has counts
         bases = con.execute("SELECT DISTINCT basis FROM mix_class_docs WHERE mix = 'ViT-B-16_laion400m'").fetchall()
-        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
-        head = headline_section(ReportContext(con, an, R.recommend(con, an.classes, RecommendOptions(budget=1000))))
-    finally:
-        con.close()
+        an, _, text = analysed_headline(con)
     assert bases == [("relevant",)]
     s = an.summary.set_index("source_relation")
     assert s.loc["own mix", "count_basis"] == "relevant" and "own mix, raw counts" not in s.index
@@ -559,7 +563,6 @@ def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path
     assert s.loc["own mix", "spearman"] == pytest.approx(stats.spearmanr(np.log10(2 * docs * share + 1), y).statistic)
     raw = an.summary[an.summary["mix"] == "source:ours:web_judged:default:all"]
     assert raw["source_relation"].tolist() == ["alternative"]  # the raw counts of the same source, beside it
-    text = " ".join(i for i in head.items if isinstance(i, str))
     assert "ViT-B-16_laion400m on imagenet-val (zero-shot) vs its own mix (relevance-adjusted counts)" in text
     assert "raw counts" not in text
 
@@ -567,21 +570,11 @@ def test_a_mix_naming_a_relevant_key_is_analysed_on_the_adjusted_counts(tmp_path
 def test_a_mix_naming_a_relevant_key_for_some_components_says_so(tmp_path, shared):
     """A mix of a ':relevant' key and raw imported counts is analysed on its raw basis, and the
     headline names which components are counted as relevant documents instead of 'raw counts'."""
-    from classfreq.queries.mixes import read_mix_file, write_mixes
-    from classfreq.reports.sections import ReportContext, headline_section
-    con = W.build(tmp_path / "w.duckdb", shared, small_counts=False)
-    try:
-        write_judged_source(con, shared)
-        mf = tmp_path / "mixed.yaml"
-        mf.write_text("models: [ViT-B-16_laion400m]\ncomponents:\n  - component: judged web\n"
-                      "    source: ours:web_judged:default:all:relevant\n"
-                      "  - component: LAION-400M\n    source: imported:bethgelab:laion400m:lemmatized\n")
-        assert write_mixes(con, read_mix_file(mf)) == []
-        an = run_analysis(con, AnalysisOptions(n_boot=100, models=("ViT-B-16_laion400m",)))
-        head = headline_section(ReportContext(con, an, R.recommend(con, an.classes, RecommendOptions(budget=1000))))
-    finally:
-        con.close()
-    text = " ".join(i for i in head.items if isinstance(i, str))
+    with judged_mix(tmp_path, shared, "  - component: judged web\n    source: ours:web_judged:default:all:relevant\n"
+                    "  - component: LAION-400M\n    source: imported:bethgelab:laion400m:lemmatized\n") as (
+            con, _, _, problems):
+        assert problems == []
+        _, _, text = analysed_headline(con)
     assert ("vs its own mix (raw counts, except the relevance-adjusted counts the mix file names for 1 of its 2 "
             "counted components)") in text
 

@@ -136,19 +136,24 @@ def test_within_cluster_slope_equals_fixed_effects_least_squares():
     assert 0.5 < got["icc_between"] < 1
 
 
-def test_simex_recovers_a_known_slope_that_the_naive_fit_attenuates():
-    """Issue 9 part 3: simulated classes with a known logit slope, counted with log-scale error by two
-    independent counters. The naive fit is attenuated; SIMEX (error variance from the counters'
-    disagreement) and regression calibration recover the slope."""
-    from classfreq.reports.counterror import reliability_slope, simex_slope
-    rng = np.random.default_rng(11)
-    k, true_b, err = 1000, 0.5, 0.6
+def _two_counter_simulation(k: int = 1000, true_b: float = 0.5, err: float = 0.6, seed: int = 11):
+    """Classes with a known logit slope on true log counts, counted by two independent counters
+    with normal log-scale error; the error variance estimated from their disagreement."""
+    rng = np.random.default_rng(seed)
     x_true = rng.normal(2.5, 1.0, k)
     n = np.full(k, 50.0)
     c = rng.binomial(50, special.expit(-1 + true_b * x_true)).astype(float)
     x1 = x_true + rng.normal(0, err, k)
     x2 = x_true + rng.normal(0, err, k)
-    error_var = np.var(x1 - x2, ddof=1) / 2
+    return true_b, err, x_true, c, n, x1, x2, np.var(x1 - x2, ddof=1) / 2
+
+
+def test_simex_recovers_a_known_slope_that_the_naive_fit_attenuates():
+    """Issue 9 part 3: simulated classes with a known logit slope, counted with log-scale error by two
+    independent counters. The naive fit is attenuated; SIMEX (error variance from the counters'
+    disagreement) and regression calibration recover the slope."""
+    from classfreq.reports.counterror import reliability_slope, simex_slope
+    true_b, err, x_true, c, n, x1, x2, error_var = _two_counter_simulation()
     s = simex_slope(x1, lambda xs: logit_fit(xs, c, n).b, error_var, seed=0)
     rc = reliability_slope(s["naive"], x1, x2)
     print(f"slope recovery: true {true_b}, naive {s['naive']:.3f}, SIMEX {s['simex']:.3f}, "
@@ -171,14 +176,7 @@ def test_eiv_intervals_cover_the_known_slope_where_the_naive_one_does_not():
     the true slope of the simulation above; the naive interval lies wholly below it (attenuated).
     The same seed gives the same interval."""
     from classfreq.reports.counterror import eiv_intervals
-    rng = np.random.default_rng(11)
-    k, true_b, err = 1000, 0.5, 0.6
-    x_true = rng.normal(2.5, 1.0, k)
-    n = np.full(k, 50.0)
-    c = rng.binomial(50, special.expit(-1 + true_b * x_true)).astype(float)
-    x1 = x_true + rng.normal(0, err, k)
-    x2 = x_true + rng.normal(0, err, k)
-    error_var = np.var(x1 - x2, ddof=1) / 2
+    true_b, err, x_true, c, n, x1, x2, error_var = _two_counter_simulation()
 
     def fit_for(idx):
         return lambda xs: logit_fit(xs, c[idx], n[idx]).b
