@@ -8,6 +8,19 @@ calibrated probabilities p over a sample of them (``calibrated_share``). Its var
 - the documents' own outcomes around their p: mean p(1 - p) / N over the class's N documents;
 - the sampling of n of the N documents: (1 - n/N) var(p) / n.
 
+That normal interval is kept from ``SMALL_N`` (50) judged documents up. Below, the number relevant
+among the judged documents is a Poisson-binomial given their p, which is far from normal with a few
+documents; the interval is then exact for it (``small_n_interval``): the Poisson-binomial mixed over
+the class-level bias b ~ N(0, tau^2) on the share (Gauss–Hermite quadrature), convolved with the
+unjudged documents' count (normal, its sampling part widened by a Student-t factor), cut at its
+2.5% and 97.5% quantiles.
+
+tau^2 is measured by ``class_bias_var``: cross-products of held-out residuals between different
+pairs of a class, which carry the class-level bias and none of the pairs' own Bernoulli noise.
+``class_calibration_var`` (what judge parameters shipped before 2026-12-03) subtracted p(1 - p)
+from squared class means instead; it is biased low (classes with one pair add nothing but noise,
+and p(1 - p) already holds the variance of the bias), and is kept for comparison.
+
 The Rogan–Gladen correction of the judged-relevant share by the judge's sensitivity and specificity
 (``relevant_share``) is kept for comparison: it assumes that those error rates carry over from the
 labelled pairs to every source, and on the shared labels they do not (the judge errs differently on
@@ -25,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 Z95 = 1.959963984540054
+SMALL_N = 50          # below this many judged documents the interval is exact (small_n_interval)
+QUADRATURE = 24       # Gauss–Hermite nodes over the class-level bias
 DEFAULT_SAMPLE = 200
 DEFAULT_SEED = 0
 
@@ -93,27 +108,126 @@ def relevant_share(n_relevant: int, n_judged: int, errors: JudgeErrors, docs: in
 
 def calibrated_share(p, calibration_var: float, docs: int | None = None) -> ShareEstimate:
     """Mean calibrated probability of the `len(p)` judged documents, drawn without replacement from
-    `docs` matched documents (None: all of them were judged), with the variance described above;
-    `judged_share` is the share kept at p >= 0.5."""
+    `docs` matched documents (None: all of them were judged), with the variance described above
+    (exact below SMALL_N judged documents); `judged_share` is the share kept at p >= 0.5."""
     p = np.asarray(p, float)
     n = len(p)
     if n == 0:
         return ShareEstimate(math.nan, 0.0, 1.0, math.nan, 0)
     population = max(int(docs), n) if docs else n
     share = float(p.mean())
-    sampling = (1 - n / population) * (float(p.var(ddof=1)) / n if n > 1 else 0.25)
+    judged_share = float((p >= 0.5).mean())
+    if n < SMALL_N:
+        low, high = small_n_interval(p, calibration_var, population)
+        return ShareEstimate(share, low, high, judged_share, n)
+    sampling = (1 - n / population) * float(p.var(ddof=1)) / n
     outcomes = float((p * (1 - p)).mean()) / population
     half = Z95 * math.sqrt(max(calibration_var, 0.0) + outcomes + sampling)
-    return ShareEstimate(share, max(0.0, share - half), min(1.0, share + half), float((p >= 0.5).mean()), n)
+    return ShareEstimate(share, max(0.0, share - half), min(1.0, share + half), judged_share, n)
+
+
+def _bias_nodes(calibration_var: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Hermite nodes and weights for b ~ N(0, calibration_var)."""
+    if calibration_var <= 0:
+        return np.zeros(1), np.ones(1)
+    x, w = np.polynomial.hermite.hermgauss(QUADRATURE)
+    return math.sqrt(2 * calibration_var) * x, w / math.sqrt(math.pi)
+
+
+def poisson_binomial(q: np.ndarray) -> np.ndarray:
+    """pmf of the number of successes of independent Bernoulli(q[..., i]) trials, for every row of q
+    at once: shape q.shape[:-1] + (n + 1,)."""
+    q = np.asarray(q, float)
+    pmf = np.zeros(q.shape[:-1] + (q.shape[-1] + 1,))
+    pmf[..., 0] = 1.0
+    for i in range(q.shape[-1]):
+        qi = q[..., i:i + 1]
+        pmf[..., 1:i + 2] = pmf[..., 1:i + 2] * (1 - qi) + pmf[..., :i + 1] * qi
+        pmf[..., :1] *= 1 - qi
+    return pmf
+
+
+def small_n_interval(p, calibration_var: float, docs: int) -> tuple[float, float]:
+    """95% interval of the relevant share of `docs` documents of which the `len(p)` judged ones have
+    probabilities p: quantiles of (judged relevant + unjudged relevant) / docs, where, given the
+    class-level bias b, the judged count is Poisson-binomial(clip(p + b)) and the unjudged count is
+    normal around (docs - n) mean(clip(p + b)), its sd scaled by the Student-t (n - 1 df) quantile;
+    the whole mixed over b ~ N(0, calibration_var)."""
+    from scipy import special
+
+    p = np.asarray(p, float)
+    n = len(p)
+    bias, weight = _bias_nodes(calibration_var)
+    q = np.clip(p[None, :] + bias[:, None], 0.0, 1.0)               # node × document
+    pmf = poisson_binomial(q)                                       # node × judged count
+    rest = docs - n
+    if rest <= 0:
+        cdf = np.cumsum(weight @ pmf)
+        low = int(np.searchsorted(cdf, 0.025 - 1e-12))
+        high = int(np.searchsorted(cdf, 0.975 - 1e-12))
+        return low / n, min(high, n) / n
+    spread = q.var(axis=1, ddof=1) if n > 1 else np.full(len(bias), 0.25)
+    sd = np.sqrt(docs ** 2 * (1 - n / docs) * spread / n + rest * (q * (1 - q)).mean(axis=1))
+    sd = np.maximum(sd * float(special.stdtrit(max(n - 1, 1), 0.975)) / Z95, 1e-9)
+    centre = rest * q.mean(axis=1)                                  # per node
+    counts = np.arange(n + 1)
+
+    def cdf(share: float) -> float:
+        z = (share * docs - counts[None, :] - centre[:, None]) / sd[:, None]
+        return float(weight @ (pmf * special.ndtr(z)).sum(axis=1))
+
+    return _quantile(cdf, 0.025), _quantile(cdf, 0.975)
+
+
+def _quantile(cdf, level: float, iterations: int = 40) -> float:
+    """The share in [0, 1] where the increasing `cdf` reaches `level` (bisection)."""
+    low, high = 0.0, 1.0
+    if cdf(low) >= level:
+        return 0.0
+    if cdf(high) <= level:
+        return 1.0
+    for _ in range(iterations):
+        mid = (low + high) / 2
+        if cdf(mid) < level:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
 
 
 def class_calibration_var(y, p, classes) -> float:
-    """tau^2: the variance of the class-level bias mean(y - p) beyond what the pairs' own outcomes
-    explain (method of moments over the classes; probabilities from held-out folds)."""
+    """tau^2 as shipped before 2026-12-03: the variance of the class means of y - p beyond p(1 - p)/n
+    (method of moments over the classes; probabilities from held-out folds). Biased low: it
+    estimates tau^2 × mean(1 - 1/n) over classes of n pairs, and less where p is underconfident."""
     frame = pd.DataFrame({"c": classes, "d": np.asarray(y, float) - np.asarray(p, float),
                           "v": np.asarray(p, float) * (1 - np.asarray(p, float))})
     per = frame.groupby("c").agg(d=("d", "mean"), v=("v", "sum"), n=("d", "size"))
     return max(0.0, float((per.d ** 2).mean() - (per.v / per.n ** 2).mean()))
+
+
+def class_bias_var(y, p, classes, iterations: int = 2) -> float:
+    """tau^2, the variance of a class-level bias of the judge's p, from held-out probabilities:
+    within a class, (y_i - p_i)(y_j - p_j) for two different pairs i != j has expectation b^2 whatever
+    the pairs' own Bernoulli noise, so each class of n >= 2 pairs gives the unbiased estimate
+    U = sum over i != j of that product / (n (n - 1)). The classes' U are averaged with weights
+    1 / var(U) = 1 / (2 tau^4 + 4 tau^2 v / n + 2 v^2 / (n (n - 1))) (v: the class's mean p(1 - p)),
+    tau^2 starting from the pooled estimate and refined `iterations` times. Classes of one pair carry
+    no information on tau^2 and are left out."""
+    d = np.asarray(y, float) - np.asarray(p, float)
+    frame = pd.DataFrame({"c": np.asarray(classes), "d": d, "d2": d * d,
+                          "v": np.asarray(p, float) * (1 - np.asarray(p, float))})
+    per = frame.groupby("c").agg(s=("d", "sum"), s2=("d2", "sum"), v=("v", "mean"), n=("d", "size"))
+    per = per[per.n > 1]
+    if per.empty:
+        return 0.0
+    pairs = per.n * (per.n - 1)
+    cross = per.s ** 2 - per.s2
+    tau2 = max(0.0, float(cross.sum() / pairs.sum()))
+    u = cross / pairs
+    for _ in range(iterations):
+        weight = 1 / (2 * tau2 ** 2 + 4 * tau2 * per.v / per.n + 2 * per.v ** 2 / pairs + 1e-12)
+        tau2 = max(0.0, float((weight * u).sum() / weight.sum()))
+    return tau2
 
 
 def sample_key(doc_id, seed: int = DEFAULT_SEED) -> int:
