@@ -120,10 +120,19 @@ def calibrated_share(p, calibration_var: float, docs: int | None = None) -> Shar
     if n < SMALL_N:
         low, high = small_n_interval(p, calibration_var, population)
         return ShareEstimate(share, low, high, judged_share, n)
-    sampling = (1 - n / population) * float(p.var(ddof=1)) / n
-    outcomes = float((p * (1 - p)).mean()) / population
+    return ShareEstimate(share, *normal_interval(p, calibration_var, population), judged_share, n)
+
+
+def normal_interval(p, calibration_var: float, docs: int) -> tuple[float, float]:
+    """The normal 95% interval of the mean of p over `docs` documents of which these were judged:
+    calibration error, outcomes around p, finite-population-corrected sampling; clipped to [0, 1]."""
+    p = np.asarray(p, float)
+    n = len(p)
+    share = float(p.mean())
+    sampling = (1 - n / docs) * (float(p.var(ddof=1)) / n if n > 1 else 0.25)
+    outcomes = float((p * (1 - p)).mean()) / docs
     half = Z95 * math.sqrt(max(calibration_var, 0.0) + outcomes + sampling)
-    return ShareEstimate(share, max(0.0, share - half), min(1.0, share + half), judged_share, n)
+    return max(0.0, share - half), min(1.0, share + half)
 
 
 def _bias_nodes(calibration_var: float) -> tuple[np.ndarray, np.ndarray]:

@@ -117,3 +117,66 @@ def format_share_table(estimates: dict[str, dict]) -> str:
                 cells.append(f"{mid:.3f} [{low:.3f}, {high:.3f}]" + ("" if low <= r["labelled"] <= high else " (misses)"))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# the per-class intervals `relevance evaluate` checks: (interval, tau^2 estimator) per column
+COVERAGE_METHODS = ("normal, tau^2 mean-square", "exact small-n, tau^2 mean-square",
+                    "exact small-n, tau^2 cross-product")
+RUN_SAMPLE, RUN_DOCS = 200, 5000     # the interval width a counted class of this size would get
+
+
+def class_coverage(y: np.ndarray, p: np.ndarray, classes, fold: np.ndarray) -> dict:
+    """Per-class coverage on held-out probabilities: each labelled class's interval for the share of
+    its own labelled pairs (all of them judged), with tau^2 estimated from the classes of the other
+    folds only, covers its labelled share or not. For each method: the share of classes covered
+    (all, and those with at least 3 pairs), the tau^2 from all classes, and the half-width of the
+    normal interval of a class judged on RUN_SAMPLE of RUN_DOCS documents with these p."""
+    from classfreq.relevance.estimate import (
+        Z95,
+        class_bias_var,
+        class_calibration_var,
+        calibrated_share,
+        normal_interval,
+    )
+
+    estimators = {"mean-square": class_calibration_var, "cross-product": class_bias_var}
+    classes = np.asarray(classes)
+    tau2 = {k: {f: est(y[fold != f], p[fold != f], classes[fold != f]) for f in set(fold.tolist())}
+            for k, est in estimators.items()}
+    hits = {m: [] for m in COVERAGE_METHODS}
+    sizes = []
+    for c in sorted(set(classes.tolist())):
+        here = classes == c
+        f, pc, share = int(fold[here][0]), p[here], float(y[here].mean())
+        n = int(here.sum())
+        sizes.append(n)
+        for method in COVERAGE_METHODS:
+            t2 = tau2[method.rsplit(" ", 1)[1]][f]
+            if method.startswith("normal"):
+                low, high = normal_interval(pc, t2, n)
+            else:                                   # what a run reports: exact below SMALL_N pairs
+                est = calibrated_share(pc, t2)
+                low, high = est.low, est.high
+            hits[method].append(low - 1e-9 <= share <= high + 1e-9)
+    sizes = np.array(sizes)
+    spread = float(p.var(ddof=1)) * (1 - RUN_SAMPLE / RUN_DOCS) / RUN_SAMPLE + float((p * (1 - p)).mean()) / RUN_DOCS
+    out = {"classes": len(sizes), "classes_3plus": int((sizes >= 3).sum()), "methods": {}}
+    for method in COVERAGE_METHODS:
+        h = np.array(hits[method])
+        t2 = estimators[method.rsplit(" ", 1)[1]](y, p, classes)
+        out["methods"][method] = {"coverage": float(h.mean()), "coverage_3plus": float(h[sizes >= 3].mean()),
+                                  "tau": t2 ** 0.5, "half_width_run": Z95 * (t2 + spread) ** 0.5}
+    return out
+
+
+def format_coverage_table(coverage: dict[str, dict]) -> str:
+    """Markdown: one row per (judge, method): tau, per-class coverage (all classes; >= 3 pairs) and
+    the half-width at RUN_SAMPLE of RUN_DOCS documents."""
+    head = ["judge", "interval, tau^2 estimator", "tau", "classes covered", "classes with >= 3 pairs covered",
+            f"± at n={RUN_SAMPLE} of {RUN_DOCS}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for judge, cov in coverage.items():
+        for method, r in cov["methods"].items():
+            lines.append(f"| {judge} | {method} | {r['tau']:.3f} | {r['coverage']:.1%} of {cov['classes']} | "
+                         f"{r['coverage_3plus']:.1%} of {cov['classes_3plus']} | {r['half_width_run']:.3f} |")
+    return "\n".join(lines)

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from classfreq.relevance.evaluate import evaluate_rows, format_share_table, format_table, share_estimates
+from classfreq.relevance.evaluate import (
+    class_coverage,
+    evaluate_rows,
+    format_coverage_table,
+    format_share_table,
+    format_table,
+    share_estimates,
+)
 from classfreq.relevance.features import BLOCKS, feature_names
 from classfreq.relevance.judge import PARAMS_PATH, VARIANT_BLOCKS, Combiner, Models, read_params
 from classfreq.relevance.labels import LabelledPairs, read_labels
@@ -43,10 +50,16 @@ def evaluation_report(labels: Path, labelset_name: str) -> str:
     results = evaluate_rows(pairs, x_all, feature_names(tuple(BLOCKS)), judged)
     shares = {name.split(" (")[0]: share_estimates(pairs.y, p, pairs.sources, pairs.class_indexes)
               for name, p in judged.items() if "grouped CV" in name}
+    fold = class_folds(pairs.class_indexes)
+    coverage = {name.split(" (")[0]: class_coverage(pairs.y, p, pairs.class_indexes, fold)
+                for name, p in judged.items() if "grouped CV" in name}
     head = (f"{len(pairs)} decidable pairs of {len(set(pairs.class_indexes))} classes from {labels.name} "
             f"({pairs.n_unclear} unclear left out); judge rows: 5-fold grouped CV, folds split by class.\n"
             f"Per source: share kept at p >= 0.5 / mean p_relevant (the expected relevant share) "
             f"(labelled share).\n")
     return (head + format_table(results) + "\n\nRelevant share per source from the held-out probabilities: the "
             "calibrated mean (what count --relevance reports) and the Rogan–Gladen correction.\n"
-            + format_share_table(shares))
+            + format_share_table(shares)
+            + "\n\nPer-class coverage of the 95% interval of each class's relevant share (its labelled pairs, "
+            "tau^2 from the other folds' classes): the share of classes whose labelled share it covers.\n"
+            + format_coverage_table(coverage))
