@@ -85,19 +85,21 @@ def evaluate_rows(pairs: LabelledPairs, x: np.ndarray, names: list[str], judged:
 
 def share_estimates(y: np.ndarray, p: np.ndarray, sources: list[str], classes, threshold: float = 0.5) -> dict:
     """Per source, the two estimators of the relevant share on held-out probabilities: the calibrated
-    mean (with tau^2 from these classes) and Rogan–Gladen (with the pooled error rates), each as
-    (share, low, high), beside the labelled share. Both use rates measured on every source, as a
-    judge shipped with these labels would."""
-    from classfreq.relevance.estimate import JudgeErrors, calibrated_share, class_calibration_var, relevant_share
+    mean and Rogan–Gladen (with the pooled error rates), each as (share, low, high), beside the
+    labelled share. Both use rates measured on every source, as a judge shipped with these labels
+    would. A source pools many classes, each with its own bias of variance tau^2 (cross-product
+    estimate from these classes), so the bias of its mean has variance tau^2 sum(n_c^2) / n^2."""
+    from classfreq.relevance.estimate import JudgeErrors, calibrated_share, class_bias_var, relevant_share
     from classfreq.relevance.train import confusion
 
     predicted = (p >= threshold).astype(np.int64)
     errors = JudgeErrors.from_params(confusion(y, predicted))
-    tau2 = class_calibration_var(y, p, classes)
-    src, out = np.array(sources), {}
+    tau2 = class_bias_var(y, p, classes)
+    src, cls, out = np.array(sources), np.asarray(classes), {}
     for source in sorted(set(sources)):
         here = src == source
-        cal = calibrated_share(p[here], tau2)
+        _, per_class = np.unique(cls[here], return_counts=True)
+        cal = calibrated_share(p[here], tau2 * float((per_class ** 2).sum()) / int(here.sum()) ** 2)
         rg = relevant_share(int(predicted[here].sum()), int(here.sum()), errors)
         out[source] = {"labelled": float(y[here].mean()), "calibrated": (cal.share, cal.low, cal.high),
                        "rogan_gladen": (rg.share, rg.low, rg.high)}

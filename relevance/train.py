@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from classfreq.errors import require
-from classfreq.relevance.estimate import class_calibration_var
+from classfreq.relevance.estimate import class_bias_var
 from classfreq.relevance.features import BLOCKS, PairBatch, feature_names
 from classfreq.relevance.judge import PARAMS_PATH, VARIANT_BLOCKS, Combiner, FeatureExtractor, Models
 from classfreq.relevance.labels import LabelledPairs
@@ -83,10 +83,12 @@ def params_json(fits: list[VariantFit], pairs: LabelledPairs, labels_name: str, 
     variants = {}
     for fit in fits:
         predicted = (fit.cv_p >= fit.combiner.threshold).astype(np.int64)
-        calibration = round(class_calibration_var(pairs.y, fit.cv_p, pairs.class_indexes), 6)
+        # tau^2 by cross-products of held-out residuals within a class (estimate.class_bias_var)
+        calibration = round(class_bias_var(pairs.y, fit.cv_p, pairs.class_indexes), 6)
         variants[fit.variant] = {"combiner": fit.combiner.to_json(),
                                  "grouped_cv": {"folds": FOLDS, "seed": SEED, **confusion(pairs.y, predicted),
-                                                "class_calibration_var": calibration}}
+                                                "class_calibration_var": calibration,
+                                                "class_calibration_estimator": "cross-product"}}
     return {"trained_on": {"file": labels_name, "sha256": pairs.sha256, "labelset": labelset,
                            "pairs": len(pairs), "unclear_left_out": pairs.n_unclear},
             "regularisation_c": REGULARISATION, "variants": variants}

@@ -8,18 +8,24 @@ import numpy as np
 import pytest
 
 from classfreq.relevance.estimate import (
+    SMALL_N,
     JudgeErrors,
     calibrated_share,
+    class_bias_var,
     class_calibration_var,
+    normal_interval,
+    poisson_binomial,
     relevant_share,
     sample_doc_ids,
     sample_key,
+    small_n_interval,
 )
 
 
-def _calibrated_coverage(tau, docs, n, runs, seed):
+def _calibrated_coverage(tau, docs, n, runs, seed, interval=None):
     """Classes whose documents' relevance follows the judge's p shifted by a class-level bias of SD
-    tau (the judge is calibrated on average, not per class); the true share is over all documents."""
+    tau (the judge is calibrated on average, not per class); the true share is over all documents.
+    `interval` (p, tau^2, docs) -> (low, high); default what a run reports (calibrated_share)."""
     rng = np.random.default_rng(seed)
     covered = 0
     for _ in range(runs):
@@ -27,27 +33,107 @@ def _calibrated_coverage(tau, docs, n, runs, seed):
         bias = rng.normal(0, tau)
         relevant = rng.random(docs) < np.clip(p + bias, 0, 1)
         sample = rng.choice(docs, n, replace=False) if n < docs else np.arange(docs)
-        est = calibrated_share(p[sample], tau ** 2, docs)
-        covered += est.low <= relevant.mean() <= est.high
+        if interval is None:
+            est = calibrated_share(p[sample], tau ** 2, docs)
+            low, high = est.low, est.high
+        else:
+            low, high = interval(p[sample], tau ** 2, docs)
+        covered += low - 1e-9 <= relevant.mean() <= high + 1e-9
     return covered / runs
 
 
-@pytest.mark.parametrize("tau,docs,n", [(0.03, 5000, 200), (0.08, 5000, 200), (0.05, 150, 150), (0.0, 40, 40)])
+@pytest.mark.parametrize("tau,docs,n", [(0.03, 5000, 200), (0.08, 5000, 200), (0.05, 150, 150), (0.0, 60, 60)])
 def test_calibrated_interval_covers_the_true_share_about_95_percent(tau, docs, n):
+    assert n >= SMALL_N    # the normal interval
     coverage = _calibrated_coverage(tau, docs, n, runs=1500, seed=3)
     assert 0.92 <= coverage <= 0.98, coverage
 
 
-def test_calibration_variance_is_recovered_from_labelled_classes():
-    """tau^2 from held-out classes' mean(y - p), net of the pairs' own Bernoulli noise."""
-    rng = np.random.default_rng(0)
-    classes = np.repeat(np.arange(400), 6)
+@pytest.mark.parametrize("tau,docs,n", [(0.1, 10, 10), (0.05, 30, 30), (0.0, 40, 40), (0.05, 500, 30),
+                                        (0.15, 5000, 20), (0.19, 5000, 5)])
+def test_small_n_interval_covers_the_true_share_at_least_95_percent(tau, docs, n):
+    """Below SMALL_N judged documents the interval is exact for the judged count (discrete, so a
+    little conservative where all were judged) and normal-t for the unjudged rest."""
+    assert n < SMALL_N
+    coverage = _calibrated_coverage(tau, docs, n, runs=1000, seed=5)
+    assert 0.935 <= coverage <= 0.99, coverage
+
+
+def test_exact_interval_holds_95_percent_where_the_normal_one_does_not():
+    """Four judged documents of p = 0.1, all of the class (a labelled class's typical size), no bias:
+    the chance that the true share lands in each interval, from the binomial pmf. The normal
+    interval [0, 0.39] misses 2 of 4 relevant (5.2%); the exact one keeps at least 95%."""
+    from scipy.stats import binom
+
+    p = np.full(4, 0.1)
+    pmf = binom.pmf(np.arange(5), 4, 0.1)
+
+    def chance(low, high):
+        return float(pmf[(np.arange(5) / 4 >= low - 1e-12) & (np.arange(5) / 4 <= high + 1e-12)].sum())
+
+    assert chance(*normal_interval(p, 0.0, 4)) < 0.95 <= chance(*small_n_interval(p, 0.0, 4))
+    assert calibrated_share(p, 0.0).high == small_n_interval(p, 0.0, 4)[1] == 0.5
+
+
+def test_poisson_binomial_equals_enumeration_row_by_row():
+    import itertools
+
+    q = np.array([[0.1, 0.5, 0.9, 0.3], [0.0, 1.0, 0.25, 0.75]])
+    pmf = poisson_binomial(q)
+    for row, probs in zip(pmf, q):
+        direct = np.zeros(5)
+        for outcome in itertools.product([0, 1], repeat=4):
+            direct[sum(outcome)] += np.prod([pi if o else 1 - pi for o, pi in zip(outcome, probs)])
+        assert row == pytest.approx(direct, abs=1e-12)
+
+
+def test_small_n_interval_without_bias_is_the_binomial_quantiles():
+    from scipy.stats import binom
+
+    low, high = small_n_interval(np.full(20, 0.3), 0.0, 20)
+    assert (low, high) == (binom.ppf(0.025, 20, 0.3) / 20, binom.ppf(0.975, 20, 0.3) / 20)
+    wider = small_n_interval(np.full(20, 0.3), 0.02, 20)
+    assert wider[0] <= low and wider[1] >= high and wider != (low, high)
+    # of 2000 documents with these p, the share is nearer its mean (outcomes average out); when the
+    # judged p differ, the sampling of 20 of them widens it again
+    census_like = small_n_interval(np.full(20, 0.3), 0.0, 2000)
+    assert low < census_like[0] < 0.3 < census_like[1] < high
+    spread = small_n_interval(np.linspace(0.05, 0.55, 20), 0.0, 2000)
+    assert spread[1] - spread[0] > census_like[1] - census_like[0]
+
+
+def _labelled(tau, sizes, seed, slope=1.0):
+    """Labelled classes of the given sizes: p ~ Beta(2, 2); relevance follows expit(slope logit p)
+    (slope > 1: the judge's p are underconfident, as the shipped judge's held-out p are) plus a
+    class-level bias of SD tau."""
+    rng = np.random.default_rng(seed)
+    classes = np.repeat(np.arange(len(sizes)), sizes)
     p = rng.beta(2, 2, len(classes))
-    bias = rng.normal(0, 0.1, 400)[classes]
-    y = (rng.random(len(classes)) < np.clip(p + bias, 0, 1)).astype(float)
-    assert class_calibration_var(y, p, classes) == pytest.approx(0.01, abs=0.004)
-    calibrated = (rng.random(len(classes)) < p).astype(float)
-    assert class_calibration_var(calibrated, p, classes) < 0.002
+    truth = 1 / (1 + np.exp(-slope * np.log(p / (1 - p))))
+    bias = rng.normal(0, tau, len(sizes))[classes]
+    return (rng.random(len(classes)) < np.clip(truth + bias, 0, 1)).astype(float), p, classes
+
+
+def test_class_bias_variance_is_recovered_from_labelled_classes():
+    """tau^2 from cross-products of held-out residuals within a class: unbiased, where the
+    mean-square estimator shipped before is biased low (by mean(1 - 1/n) over the classes)."""
+    y, p, classes = _labelled(0.1, [6] * 400, seed=0)
+    assert class_bias_var(y, p, classes) == pytest.approx(0.01, abs=0.003)
+    y, p, classes = _labelled(0.0, [6] * 400, seed=1)
+    assert class_bias_var(y, p, classes) < 0.002
+    sizes = [1] * 300 + [2] * 150 + [4] * 100 + [10] * 50     # like the shared labels: many singletons
+    tau2 = [(class_bias_var(*_labelled(0.15, sizes, seed)), class_calibration_var(*_labelled(0.15, sizes, seed)))
+            for seed in range(20)]
+    cross, mean_square = np.mean(tau2, axis=0)
+    assert cross == pytest.approx(0.0225, rel=0.15) and mean_square < 0.8 * cross
+
+
+def test_underconfident_judge_hides_the_class_bias_from_the_mean_square_estimator():
+    """The shipped judge's held-out p are underconfident (Platt slope 1.38): their p(1 - p) overstates
+    the pairs' own noise, which the mean-square estimator subtracts; cross-products do not use it."""
+    y, p, classes = _labelled(0.1, [4] * 600, seed=2, slope=1.5)
+    assert class_bias_var(y, p, classes) == pytest.approx(0.01, abs=0.004)
+    assert class_calibration_var(y, p, classes) < 0.003
 
 
 def test_calibrated_share_narrows_with_more_judged_documents_down_to_the_calibration_error():
@@ -150,3 +236,22 @@ def test_evaluate_prints_both_estimators_per_source():
     assert not rg_low <= est["hard"]["labelled"] <= rg_high
     table = format_share_table({"judge": est})
     assert "| judge | easy |" in table and "| judge | hard |" in table and table.count("(misses)") >= 1
+
+
+def test_evaluate_measures_per_class_coverage_of_each_interval():
+    """`relevance evaluate`'s coverage table: labelled classes with a class-level bias (tau 0.15) and an
+    underconfident judge; the cross-product tau^2 covers at the nominal rate, the mean-square one not."""
+    from classfreq.relevance.evaluate import COVERAGE_METHODS, class_coverage, format_coverage_table
+
+    sizes = [1] * 60 + [2] * 60 + [4] * 80 + [8] * 60
+    y, p, classes = _labelled(0.15, sizes, seed=6, slope=1.4)
+    fold = np.arange(len(sizes))[classes] % 5
+    cov = class_coverage(y, p, classes, fold)
+    assert cov["classes"] == len(sizes) and cov["classes_3plus"] == 140
+    cross = cov["methods"]["exact small-n, tau^2 cross-product"]
+    mean_square = cov["methods"]["normal, tau^2 mean-square"]
+    assert cross["coverage"] >= 0.93 and cross["coverage_3plus"] >= 0.92
+    assert mean_square["coverage_3plus"] < cross["coverage_3plus"] - 0.05
+    assert cross["tau"] == pytest.approx(0.15, abs=0.05) and mean_square["tau"] < cross["tau"]
+    table = format_coverage_table({"judge": cov})
+    assert all(f"| judge | {m} |" in table for m in COVERAGE_METHODS) and "of 260" in table
