@@ -119,7 +119,8 @@ def calibrated_share(p, calibration_var: float, docs: int | None = None) -> Shar
     judged_share = float((p >= 0.5).mean())
     if n < SMALL_N:
         low, high = small_n_interval(p, calibration_var, population)
-        return ShareEstimate(share, low, high, judged_share, n)
+        # a discrete interval can miss the mean (one document of p 0.01: [0, 0]); widen to it
+        return ShareEstimate(share, min(low, share), max(high, share), judged_share, n)
     return ShareEstimate(share, *normal_interval(p, calibration_var, population), judged_share, n)
 
 

@@ -73,6 +73,9 @@ def test_exact_interval_holds_95_percent_where_the_normal_one_does_not():
 
     assert chance(*normal_interval(p, 0.0, 4)) < 0.95 <= chance(*small_n_interval(p, 0.0, 4))
     assert calibrated_share(p, 0.0).high == small_n_interval(p, 0.0, 4)[1] == 0.5
+    assert small_n_interval([0.01], 0.0, 1) == (0.0, 0.0)          # 99% of the time none is relevant
+    one = calibrated_share([0.01], 0.0)                               # the reported interval holds its mean
+    assert (one.low, one.share, one.high) == (0.0, 0.01, 0.01)
 
 
 def test_poisson_binomial_equals_enumeration_row_by_row():
