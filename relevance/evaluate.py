@@ -125,6 +125,7 @@ def format_share_table(estimates: dict[str, dict]) -> str:
 COVERAGE_METHODS = ("normal, tau^2 mean-square", "exact small-n, tau^2 mean-square",
                     "exact small-n, tau^2 cross-product")
 RUN_SAMPLE, RUN_DOCS = 200, 5000     # the interval width a counted class of this size would get
+BOOTSTRAP = 300                      # class-bootstrap replicates of tau
 
 
 def class_coverage(y: np.ndarray, p: np.ndarray, classes, fold: np.ndarray) -> dict:
@@ -163,22 +164,41 @@ def class_coverage(y: np.ndarray, p: np.ndarray, classes, fold: np.ndarray) -> d
     sizes = np.array(sizes)
     spread = float(p.var(ddof=1)) * (1 - RUN_SAMPLE / RUN_DOCS) / RUN_SAMPLE + float((p * (1 - p)).mean()) / RUN_DOCS
     out = {"classes": len(sizes), "classes_3plus": int((sizes >= 3).sum()), "methods": {}}
+    whole = {k: (est(y, p, classes), bootstrap_tau(est, y, p, classes)) for k, est in estimators.items()}
     for method in COVERAGE_METHODS:
         h = np.array(hits[method])
-        t2 = estimators[method.rsplit(" ", 1)[1]](y, p, classes)
+        t2, tau_95 = whole[method.rsplit(" ", 1)[1]]
         out["methods"][method] = {"coverage": float(h.mean()), "coverage_3plus": float(h[sizes >= 3].mean()),
-                                  "tau": t2 ** 0.5, "half_width_run": Z95 * (t2 + spread) ** 0.5}
+                                  "tau": t2 ** 0.5, "tau_95": tau_95, "half_width_run": Z95 * (t2 + spread) ** 0.5}
     return out
+
+
+def bootstrap_tau(estimator, y: np.ndarray, p: np.ndarray, classes, replicates: int = BOOTSTRAP,
+                  seed: int = 0) -> tuple[float, float]:
+    """2.5% and 97.5% percentiles of tau = sqrt(estimator) over classes resampled with replacement."""
+    classes = np.asarray(classes)
+    members = [np.flatnonzero(classes == c) for c in np.unique(classes)]
+    rng = np.random.default_rng(seed)
+    taus = []
+    for _ in range(replicates):
+        picked = rng.integers(len(members), size=len(members))
+        rows = np.concatenate([members[k] for k in picked])
+        relabel = np.repeat(np.arange(len(picked)), [len(members[k]) for k in picked])
+        taus.append(estimator(y[rows], p[rows], relabel) ** 0.5)
+    low, high = np.percentile(taus, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def format_coverage_table(coverage: dict[str, dict]) -> str:
     """Markdown: one row per (judge, method): tau, per-class coverage (all classes; >= 3 pairs) and
     the half-width at RUN_SAMPLE of RUN_DOCS documents."""
-    head = ["judge", "interval, tau^2 estimator", "tau", "classes covered", "classes with >= 3 pairs covered",
-            f"± at n={RUN_SAMPLE} of {RUN_DOCS}"]
+    head = ["judge", "interval, tau^2 estimator", "tau [95%, class bootstrap]", "classes covered",
+            "classes with >= 3 pairs covered", f"± at n={RUN_SAMPLE} of {RUN_DOCS}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for judge, cov in coverage.items():
         for method, r in cov["methods"].items():
-            lines.append(f"| {judge} | {method} | {r['tau']:.3f} | {r['coverage']:.1%} of {cov['classes']} | "
+            low, high = r["tau_95"]
+            lines.append(f"| {judge} | {method} | {r['tau']:.3f} [{low:.3f}, {high:.3f}] | "
+                         f"{r['coverage']:.1%} of {cov['classes']} | "
                          f"{r['coverage_3plus']:.1%} of {cov['classes_3plus']} | {r['half_width_run']:.3f} |")
     return "\n".join(lines)

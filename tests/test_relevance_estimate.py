@@ -256,5 +256,6 @@ def test_evaluate_measures_per_class_coverage_of_each_interval():
     assert cross["coverage"] >= 0.93 and cross["coverage_3plus"] >= 0.92
     assert mean_square["coverage_3plus"] < cross["coverage_3plus"] - 0.05
     assert cross["tau"] == pytest.approx(0.15, abs=0.05) and mean_square["tau"] < cross["tau"]
+    assert cross["tau_95"][0] < 0.15 < cross["tau_95"][1] and cross["tau_95"][0] < cross["tau"] < cross["tau_95"][1]
     table = format_coverage_table({"judge": cov})
     assert all(f"| judge | {m} |" in table for m in COVERAGE_METHODS) and "of 260" in table
