@@ -105,13 +105,13 @@ def test_small_n_interval_without_bias_is_the_binomial_quantiles():
     assert spread[1] - spread[0] > census_like[1] - census_like[0]
 
 
-def _labelled(tau, sizes, seed, slope=1.0):
-    """Labelled classes of the given sizes: p ~ Beta(2, 2); relevance follows expit(slope logit p)
+def _labelled(tau, sizes, seed, slope=1.0, a=2.0):
+    """Labelled classes of the given sizes: p ~ Beta(a, a); relevance follows expit(slope logit p)
     (slope > 1: the judge's p are underconfident, as the shipped judge's held-out p are) plus a
     class-level bias of SD tau."""
     rng = np.random.default_rng(seed)
     classes = np.repeat(np.arange(len(sizes)), sizes)
-    p = rng.beta(2, 2, len(classes))
+    p = rng.beta(a, a, len(classes))
     truth = 1 / (1 + np.exp(-slope * np.log(p / (1 - p))))
     bias = rng.normal(0, tau, len(sizes))[classes]
     return (rng.random(len(classes)) < np.clip(truth + bias, 0, 1)).astype(float), p, classes
@@ -134,9 +134,9 @@ def test_class_bias_variance_is_recovered_from_labelled_classes():
 def test_underconfident_judge_hides_the_class_bias_from_the_mean_square_estimator():
     """The shipped judge's held-out p are underconfident (Platt slope 1.38): their p(1 - p) overstates
     the pairs' own noise, which the mean-square estimator subtracts; cross-products do not use it."""
-    y, p, classes = _labelled(0.1, [4] * 600, seed=2, slope=1.5)
-    assert class_bias_var(y, p, classes) == pytest.approx(0.01, abs=0.004)
-    assert class_calibration_var(y, p, classes) < 0.003
+    y, p, classes = _labelled(0.1, [4] * 600, seed=2, slope=1.5, a=4.0)   # p mid-range: little clipping
+    cross = class_bias_var(y, p, classes)
+    assert cross == pytest.approx(0.01, abs=0.004) and class_calibration_var(y, p, classes) < 0.6 * cross
 
 
 def test_calibrated_share_narrows_with_more_judged_documents_down_to_the_calibration_error():
