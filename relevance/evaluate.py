@@ -136,9 +136,9 @@ def class_coverage(y: np.ndarray, p: np.ndarray, classes, fold: np.ndarray) -> d
     normal interval of a class judged on RUN_SAMPLE of RUN_DOCS documents with these p."""
     from classfreq.relevance.estimate import (
         Z95,
+        calibrated_share,
         class_bias_var,
         class_calibration_var,
-        calibrated_share,
         normal_interval,
     )
 
