@@ -1,0 +1,128 @@
+"""The Parquet read: optimistic (footers only on the driver, pages decoded once by Spark while
+counting) against the eager page check it replaced (every page of the text column decoded on the
+driver before Spark reads it; issue 11), in one Spark session, rounds alternated.
+
+Both run the job's own read and count steps (``count_classes.read_and_count`` and, for the eager
+baseline, ``read_step(check_pages=True)`` then ``count_step``) on the real shared captions
+replicated into LAION-layout Parquet files with the TEXT column only, so that the check decodes
+exactly what main's check decoded; the class counts of both must be identical. A final row runs the
+failure path: one file with corrupt pages, so the optimistic Spark job fails, the pages are checked
+and the rest is counted again.
+
+    .venv/bin/python benchmarks/bench_parquet_read.py --shared ../shared/data [--captions 2000000] \
+        [--rounds 3] [--master local[1]]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_counting import busy_cpu_seconds, text_table, write_replicas  # noqa: E402
+from bench_matcher import load_inputs  # noqa: E402
+
+
+def one_run(spark, config, mode: str) -> tuple[dict, float, float, dict]:
+    """(phase seconds, read+count wall seconds, busy CPU seconds, class docs) of one run's read and count."""
+    from classfreq.pipelines import count_classes as cc
+    from classfreq.pipelines.journal import discard
+
+    job = cc.prepare(config, spark)
+    start, cpu = time.perf_counter(), busy_cpu_seconds()
+    try:
+        if mode == "eager":
+            read = cc.read_step(job, job.files, check_pages=True)
+            sums, _ = cc.count_step(job, read)
+        else:
+            read, sums, _ = cc.read_and_count(job)
+    finally:
+        discard(job.journal)
+    wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
+    c = sums[(sums.kind == "class") & (sums.role == "all")]
+    docs = {(int(i), str(n)): int(d) for i, n, d in zip(c.idx, c.name, c.docs)}
+    return dict(job.phases.seconds), wall, cpu, docs
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    p.add_argument("--captions", type=int, default=2_000_000)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--master", default="local[1]")
+    args = p.parse_args(argv)
+
+    from classfreq.pipelines.config import CountConfig
+    from classfreq.pipelines.spark_session import get_spark
+
+    captions, *_ = load_inputs(args.shared)
+    work = Path(tempfile.mkdtemp(prefix="bench_parquet_read_"))
+    try:
+        data = work / "parquet"
+        data.mkdir()
+        n = write_replicas(captions, args.captions, data, columns=("TEXT",))
+        size = sum(f.stat().st_size for f in data.glob("*.parquet"))
+        print(f"{n:,} captions in 16 Parquet files ({size / 1e6:.0f} MB), {args.master}; load {os.getloadavg()[0]:.1f}",
+              file=sys.stderr)
+        spark = get_spark(args.master, app_name="bench-parquet-read", shuffle_partitions=4,
+                          conf={"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"})
+
+        def config(folder: Path, name: str) -> CountConfig:
+            return CountConfig(inputs=(str(folder),), source=name, format="laion", out=str(work / f"out_{name}"),
+                               warehouse=str(work / "wh.duckdb"), progress_interval=0)
+
+        one_run(spark, config(data, "warm"), "optimistic")  # JVM and worker warm-up
+        results: dict[str, list] = {"eager": [], "optimistic": []}
+        for r in range(args.rounds):
+            for mode in (("eager", "optimistic") if r % 2 == 0 else ("optimistic", "eager")):
+                results[mode].append(one_run(spark, config(data, mode), mode))
+                phases, wall, cpu, _ = results[mode][-1]
+                print(f"  round {r + 1} {mode}: read+count {wall:.2f}s, {cpu:.2f} CPU s; "
+                      + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items() if k in ("reading", "checking pages", "count")),
+                      file=sys.stderr)
+        same = all(res[3] == results["eager"][0][3] for runs in results.values() for res in runs)
+
+        bad = work / "bad"
+        shutil.copytree(data, bad)
+        part = sorted(bad.glob("*.parquet"))[3]
+        start = pq.read_metadata(part).row_group(0).column(0).data_page_offset
+        with open(part, "r+b") as f:  # the first page of TEXT, its header included; footer intact
+            f.seek(start)
+            f.write(bytes((i * 131 + 7) % 256 for i in range(4000)))
+        failure = one_run(spark, config(bad, "corrupt"), "optimistic")
+        spark.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def cells(runs, mode):
+        reading = [ph.get("reading", 0) + ph.get("checking pages", 0) for ph, *_ in runs]
+        count = [ph.get("count", 0) for ph, *_ in runs]
+        walls = [w for _, w, _, _ in runs]
+        cpus = [c for _, _, c, _ in runs]
+        per_core = f"{n / statistics.median(cpus):,.0f}" if len(runs) > 1 else "-"  # a failed task's workers go uncounted
+        return [mode, _spread(reading), _spread(count), _spread(walls), per_core]
+
+    rows = [cells(results["eager"], "eager page check on the driver (before; baseline)"),
+            cells(results["optimistic"], "optimistic: footers only, pages checked after a failure (now)")]
+    base, now = (statistics.median(w for _, w, _, _ in results[m]) for m in ("eager", "optimistic"))
+    rows.append(cells([failure], "now, one file of 16 corrupt: job fails, pages checked, recount"))
+    print(f"Parquet read, {n:,} captions, {args.master}, {args.rounds} rounds alternated (median, min-max seconds); "
+          f"counts {'identical' if same else 'DIFFER'}")
+    print(text_table(["read", "reading s", "count s", "read + count s", "captions per busy core-s"], rows))
+    print(f"read + count, now / before: {now / base:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
