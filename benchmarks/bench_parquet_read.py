@@ -51,6 +51,42 @@ def one_run(spark, config, mode: str) -> tuple[dict, float, float, dict]:
     return dict(job.phases.seconds), wall, cpu, docs
 
 
+def pyarrow_tasks_run(spark, folder: Path) -> tuple[float, float, dict]:
+    """Experiment (not the job): Spark tasks over the file paths, each reading TEXT with pyarrow in
+    the Python worker and counting it with the job's count_batches (null text quarantined; the
+    job's invalid-UTF-8 check, ids and file names are left out, so this is a lower bound of the
+    cost). (wall seconds, busy CPU seconds, class docs)."""
+    import numpy as np
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches
+    from classfreq.pipelines.match_spec import build_spec
+    from classfreq.synsets import load_labelset
+
+    spec = build_spec(load_labelset("imagenet1k"), "default")
+    no_text = '{"reason": "record without a text field (\'TEXT\')", "example": null, "file": null}'
+
+    def count_files(batches):
+        def docs(path):
+            for b in pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=["TEXT"]):
+                text = b.column(0)
+                bad = pa.array(np.where(text.is_null().to_numpy(zero_copy_only=False), no_text, None), pa.string())
+                yield pa.RecordBatch.from_arrays([text, bad], names=["text", "bad"])
+        for batch in batches:
+            for path in batch.column("path").to_pylist():
+                yield from count_batches(docs(path), spec)
+
+    files = [str(f) for f in sorted(folder.glob("*.parquet"))]
+    start, cpu = time.perf_counter(), busy_cpu_seconds()
+    paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(len(files))
+    sums = (paths.mapInArrow(count_files, PARTIAL_DDL).where(F.col("kind") != MATCH).groupBy(*PARTIAL_KEY)
+            .agg(F.sum("docs").alias("docs")).toPandas())
+    wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
+    c = sums[(sums.kind == "class") & (sums.role == "all")]
+    return wall, cpu, {(int(i), str(n)): int(d) for i, n, d in zip(c.idx, c.name, c.docs)}
+
+
 def _spread(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
@@ -61,6 +97,7 @@ def main(argv=None) -> int:
     p.add_argument("--captions", type=int, default=2_000_000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--master", default="local[1]")
+    p.add_argument("--pyarrow-tasks", action="store_true", help="also the experiment: pyarrow reading inside the Python tasks")
     args = p.parse_args(argv)
 
     from classfreq.pipelines.config import CountConfig
@@ -84,6 +121,7 @@ def main(argv=None) -> int:
 
         one_run(spark, config(data, "warm"), "optimistic")  # JVM and worker warm-up
         results: dict[str, list] = {"eager": [], "optimistic": []}
+        tasks = []
         for r in range(args.rounds):
             for mode in (("eager", "optimistic") if r % 2 == 0 else ("optimistic", "eager")):
                 results[mode].append(one_run(spark, config(data, mode), mode))
@@ -91,7 +129,11 @@ def main(argv=None) -> int:
                 print(f"  round {r + 1} {mode}: read+count {wall:.2f}s, {cpu:.2f} CPU s; "
                       + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items() if k in ("reading", "checking pages", "count")),
                       file=sys.stderr)
+            if args.pyarrow_tasks:
+                tasks.append(pyarrow_tasks_run(spark, data))
+                print(f"  round {r + 1} pyarrow in tasks: {tasks[-1][0]:.2f}s, {tasks[-1][1]:.2f} CPU s", file=sys.stderr)
         same = all(res[3] == results["eager"][0][3] for runs in results.values() for res in runs)
+        tasks_same = all(docs == results["eager"][0][3] for *_, docs in tasks)
 
         bad = work / "bad"
         shutil.copytree(data, bad)
@@ -119,8 +161,14 @@ def main(argv=None) -> int:
     rows.append(cells([failure], "now, one file of 16 corrupt: job fails, pages checked, recount"))
     print(f"Parquet read, {n:,} captions, {args.master}, {args.rounds} rounds alternated (median, min-max seconds); "
           f"counts {'identical' if same else 'DIFFER'}")
+    if tasks:
+        walls = [w for w, _, _ in tasks]
+        rows.append(["experiment: pyarrow reads TEXT in the Python tasks (count only)", "-", "-", _spread(walls),
+                     f"{n / statistics.median(c for _, c, _ in tasks):,.0f}"])
     print(text_table(["read", "reading s", "count s", "read + count s", "captions per busy core-s"], rows))
-    print(f"read + count, now / before: {now / base:.2f}")
+    print(f"read + count, now / before: {now / base:.2f}"
+          + (f"; pyarrow in tasks / now: {statistics.median(walls) / now:.2f} (counts "
+             f"{'identical' if tasks_same else 'DIFFER'})" if tasks else ""))
     return 0
 
 

@@ -240,16 +240,18 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
         counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
         if cap:  # the doc matches are a second query of the same partial rows
             counted = counted.persist()
-        with job.phases("count"):
-            sums = (counted.where(F.col("kind") != MATCH)
-                    .groupBy(*PARTIAL_KEY)
-                    .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
-                         F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
-                    .toPandas())
-        with job.phases("collecting"):
-            matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
-        if cap:
-            counted.unpersist()
+        try:
+            with job.phases("count"):
+                sums = (counted.where(F.col("kind") != MATCH)
+                        .groupBy(*PARTIAL_KEY)
+                        .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
+                             F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
+                        .toPandas())
+            with job.phases("collecting"):
+                matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
+        finally:
+            if cap:  # also when the job failed on a corrupt file and is counted again (read_and_count)
+                counted.unpersist()
     _remove_staging(job.staging)
     return sums, matches
 
