@@ -87,6 +87,38 @@ def pyarrow_tasks_run(spark, folder: Path) -> tuple[float, float, dict]:
     return wall, cpu, {(int(i), str(n)): int(d) for i, n, d in zip(c.idx, c.name, c.docs)}
 
 
+def scan_breakdown(spark, folder: Path, rounds: int) -> list[list[str]]:
+    """Where the count phase's JVM side goes: Spark's Parquet scan handed to Python through Arrow
+    and drained (nothing matched), for TEXT alone, for the job's valid-text column, and for the
+    job's two columns (text and the quarantine JSON ``bad``). Rows: [what, median (min-max) s]."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from classfreq.pipelines.count_classes import _columns_to_count
+    from classfreq.pipelines.reader import ReadOptions
+    from classfreq.pipelines.readers import read_documents
+
+    def drain(batches):
+        for b in batches:
+            yield pa.RecordBatch.from_pydict({"n": [b.num_rows]})
+
+    def timed(df) -> float:
+        start = time.perf_counter()
+        df.mapInArrow(drain, "n long").agg(F.sum("n")).collect()
+        return time.perf_counter() - start
+
+    files = [str(f) for f in sorted(folder.glob("*.parquet"))]
+    found: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        docs = read_documents(spark, files, "laion", ReadOptions()).docs
+        for what, df in (("Spark scan of TEXT alone", spark.read.parquet(*files).select("TEXT")),
+                         ("the job's text column (TEXT less invalid UTF-8 and nulls)", docs.select("text")),
+                         ("the job's text and bad columns (what count_batches gets)",
+                          docs.select(*_columns_to_count(False, False)))):
+            found.setdefault(what, []).append(timed(df))
+    return [[what, _spread(xs)] for what, xs in found.items()]
+
+
 def _spread(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
@@ -97,6 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--captions", type=int, default=2_000_000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--master", default="local[1]")
+    p.add_argument("--scan-breakdown", action="store_true", help="also: the Spark scan drained, per column set")
     p.add_argument("--pyarrow-tasks", action="store_true", help="also the experiment: pyarrow reading inside the Python tasks")
     args = p.parse_args(argv)
 
@@ -108,7 +141,8 @@ def main(argv=None) -> int:
     try:
         data = work / "parquet"
         data.mkdir()
-        n = write_replicas(captions, args.captions, data, columns=("TEXT",))
+        n = write_replicas(captions, args.captions, data, columns=("TEXT",) if not args.scan_breakdown else
+                           ("SAMPLE_ID", "URL", "TEXT"))
         size = sum(f.stat().st_size for f in data.glob("*.parquet"))
         print(f"{n:,} captions in 16 Parquet files ({size / 1e6:.0f} MB), {args.master}; load {os.getloadavg()[0]:.1f}",
               file=sys.stderr)
@@ -120,6 +154,12 @@ def main(argv=None) -> int:
                                warehouse=str(work / "wh.duckdb"), progress_interval=0)
 
         one_run(spark, config(data, "warm"), "optimistic")  # JVM and worker warm-up
+        if args.scan_breakdown:
+            rows = scan_breakdown(spark, data, args.rounds)
+            print(f"Spark scan handed to Python and drained, {n:,} captions (SAMPLE_ID, URL, TEXT), {args.master}, "
+                  f"{args.rounds} rounds: median (min-max) seconds")
+            print(text_table(["columns", "seconds"], rows))
+            return 0
         results: dict[str, list] = {"eager": [], "optimistic": []}
         tasks = []
         for r in range(args.rounds):
