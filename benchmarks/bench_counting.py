@@ -44,13 +44,15 @@ CORES = 64
 SPARK_BASE = "Spark local[1] (spark-submit job)"
 
 
-def write_replicas(captions: list, n_target: int, folder: Path, files: int = 16) -> int:
-    """The real captions repeated to >= n_target rows, as LAION-layout Parquet (TEXT, URL) files."""
+def write_replicas(captions: list, n_target: int, folder: Path, files: int = 16,
+                   columns: tuple[str, ...] = ("SAMPLE_ID", "URL", "TEXT")) -> int:
+    """The real captions repeated to >= n_target rows, as LAION-layout Parquet files (SAMPLE_ID, URL,
+    TEXT, or those of ``columns``)."""
     reps = math.ceil(n_target / len(captions))
     text = pa.array(captions * reps, pa.string())
     n = len(text)
     urls = pa.array([f"http://example.invalid/{i}" for i in range(len(captions))] * reps, pa.string())
-    table = pa.table({"SAMPLE_ID": pa.array(np.arange(n, dtype=np.int64)), "URL": urls, "TEXT": text})
+    table = pa.table({"SAMPLE_ID": pa.array(np.arange(n, dtype=np.int64)), "URL": urls, "TEXT": text}).select(list(columns))
     step = math.ceil(n / files)
     for k in range(files):
         # plain (not dictionary) pages and snappy, like LAION's metadata files: replicas must not

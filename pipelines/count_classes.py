@@ -34,7 +34,8 @@ if __package__ in (None, ""):
 
 import shutil  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
 from datetime import datetime  # noqa: E402
 from functools import partial  # noqa: E402
 
@@ -62,7 +63,7 @@ from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
 from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
 from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
-from classfreq.pipelines.readers import ReadResult, read_documents  # noqa: E402
+from classfreq.pipelines.readers import ReadResult, is_columnar, read_documents  # noqa: E402
 from classfreq.pipelines.relevance_stage import judge_tables  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
 from classfreq.pipelines.spark_session import get_spark  # noqa: E402
@@ -127,8 +128,7 @@ def _read_count_write(config: CountConfig, spark=None) -> RunResult:
     started = time.monotonic()
     job = prepare(config, spark)  # validated by run()
     try:
-        read = read_step(job)
-        sums, matches = count_step(job, read)
+        read, sums, matches = read_and_count(job)
         with job.phases("collecting"):
             tables = build_tables(sums, matches, job.spec, job.labelset.classes.class_index, _run_columns(job),
                                   read.result.failed, _duplicates(read, sums), config.sample or 1.0,
@@ -171,19 +171,52 @@ def prepare(config: CountConfig, spark=None) -> Job:
                run_id=run_id, started=started, staging=staging, journal=journal, phases=phases, files=files)
 
 
-def read_step(job: Job) -> Read:
-    """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily)."""
+def read_and_count(job: Job) -> tuple[Read, pd.DataFrame, pd.DataFrame | None]:
+    """Read and count (``read_step``, ``count_step``). Parquet is read optimistically: its pages
+    are decoded once, by Spark, while counting. When that Spark job fails, the input is read again
+    with ``ReadOptions.check_pages`` (every page of the columns read decoded on the driver first),
+    the files whose pages do not decode become ``files_failed`` rows, and the rest is counted again
+    from scratch; when no file is found at fault, the Spark job's error stands."""
     files = job.files
     if files is None:
         with job.phases("listing"):
             files = expand_inputs(job.spark, list(job.config.inputs))
-    with job.phases("reading"):
-        return _read(job, files)
+    optimistic = None
+    try:
+        with warnings.catch_warnings():  # pyspark repeats the JVM's stack trace as a warning
+            warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
+            optimistic = read_step(job, files)
+            return optimistic, *count_step(job, optimistic)
+    except UserError:
+        raise
+    except Exception as exc:
+        if not is_columnar(files, job.config.format):
+            raise
+        print(f"[classfreq count] the Spark job failed ({_first_line(exc)}); decoding the pages of every "
+              "Parquet file to find the unreadable ones, then counting the others again", file=sys.stderr, flush=True)
+        read = read_step(job, files, check_pages=True)
+        if len(read.result.failed) <= len(optimistic.result.failed if optimistic else []):
+            raise  # no file found at fault
+        return read, *count_step(job, read)
 
 
-def _read(job: Job, files: list[str]) -> Read:
+def _first_line(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    found = next((ln for ln in lines if "FAILED_READ_FILE" in ln), lines[0] if lines else type(exc).__name__)
+    return found.split("SparkException: ", 1)[-1][:300]
+
+
+def read_step(job: Job, files: list[str], check_pages: bool = False) -> Read:
+    """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily; with
+    ``check_pages``, Parquet pages decoded first, timed as the phase "checking pages")."""
+    with job.phases("checking pages" if check_pages else "reading"):
+        return _read(job, files, check_pages)
+
+
+def _read(job: Job, files: list[str], check_pages: bool) -> Read:
     c = job.config
-    result = read_documents(job.spark, files, c.format, c.read_options(job.staging), c.doc_unit)
+    options = replace(c.read_options(job.staging), check_pages=check_pages)
+    result = read_documents(job.spark, files, c.format, options, c.doc_unit)
     if c.dedup == "url" and not result.reader.has_urls:
         raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
     docs = result.docs
@@ -207,16 +240,18 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
         counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
         if cap:  # the doc matches are a second query of the same partial rows
             counted = counted.persist()
-        with job.phases("count"):
-            sums = (counted.where(F.col("kind") != MATCH)
-                    .groupBy(*PARTIAL_KEY)
-                    .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
-                         F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
-                    .toPandas())
-        with job.phases("collecting"):
-            matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
-        if cap:
-            counted.unpersist()
+        try:
+            with job.phases("count"):
+                sums = (counted.where(F.col("kind") != MATCH)
+                        .groupBy(*PARTIAL_KEY)
+                        .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
+                             F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
+                        .toPandas())
+            with job.phases("collecting"):
+                matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
+        finally:
+            if cap:  # also when the job failed on a corrupt file and is counted again (read_and_count)
+                counted.unpersist()
     _remove_staging(job.staging)
     return sums, matches
 

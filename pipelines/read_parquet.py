@@ -2,11 +2,17 @@
 which differ only in their column layout. Pure Spark expressions: no Python per row, so reading
 is as fast as Spark's Parquet scan.
 
-Before Spark reads them, local files are inspected on the driver (threads, one file each): a file
-whose text column does not decode (corrupt data pages behind an intact footer), or whose text
-column has another type than most files' (string in one, int64 in another), would crash the
-whole Spark job; it fails alone instead, with its reason (``Documents.failed``: one
-``files_failed`` row). Hadoop URIs are not inspected (their footers are checked by
+The read is optimistic. Before Spark reads them, only the footers of local files are read on the
+driver (threads, one file each): the column names (of the first file, for ``validate``) and the
+text column's type in each file; a file whose text column has another type than most files'
+(string in one, int64 in another) would crash the whole Spark job, so it fails alone, with its
+reason (``Documents.failed``: one ``files_failed`` row). Data pages are not decoded up front:
+Spark reads them once, when counting. Only when that Spark job fails does the job read again
+with ``ReadOptions.check_pages`` (``count_classes.read_and_count``): then every page of every
+column the job reads (text, id, URL, NSFW, punsafe) is decoded on the driver first, and a file
+with a page that does not decode (corrupt data behind an intact footer), or whose id, URL, NSFW or
+punsafe column has another type than most files' (SAMPLE_ID string in one, int64 in the others),
+fails alone too. Hadoop URIs are not inspected (their footers are checked by
 ``input_files.file_problem``)."""
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ class ParquetReader(Reader):
     layout: ParquetLayout
 
     def validate(self, spark, files: list[str], options: ReadOptions) -> ReadOptions:
-        cols = spark.read.parquet(*files).columns
+        cols = parquet_columns(spark, files)
         if _pick(cols, options.text_column, self.layout.text) is None:
             wanted = options.text_column or " or ".join(self.layout.text)
             raise UserError(f"the Parquet input has no text column {wanted}; its columns are "
@@ -54,7 +60,7 @@ class ParquetReader(Reader):
         return options
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        files, failed = inspect_files(files, options.text_column, self.layout.text)
+        files, failed = inspect_files(files, options, self.layout)
         if not files:
             return Documents(spark.createDataFrame([], DOC_DDL), has_parts=False, failed=failed)
         raw = spark.read.parquet(*files)
@@ -63,34 +69,60 @@ class ParquetReader(Reader):
         return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed)
 
 
-def inspect_files(files: list[str], wanted: str | None, candidates: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
+def parquet_columns(spark, files: list[str]) -> list[str]:
+    """The input's column names: the first file's footer (pyarrow) when it is local, else Spark's schema."""
+    if is_local(files[0]):
+        return pq.read_schema(files[0]).names
+    return spark.read.parquet(*files).columns
+
+
+def inspect_files(files: list[str], options: ReadOptions, layout: ParquetLayout) -> tuple[list[str], list[tuple[str, str]]]:
     """(the files Spark can read, [(file, reason)] for the others): local files whose text column
-    cannot be decoded, or has another type than most files' (the first file's on a tie)."""
+    has another type than most files' (the first file's on a tie), from their footers. With
+    ``options.check_pages`` (after a Spark job failed) also those with a page of a column the job
+    reads that does not decode, or whose id, URL, NSFW or punsafe column has another type than most
+    files' (Spark reads each file as the type of one file's column)."""
     local = [f for f in files if is_local(f)]
     with ThreadPoolExecutor(max_workers=min(len(local), os.cpu_count() or 1) or 1) as pool:
-        found = dict(zip(local, pool.map(lambda f: _text_column_type(f, wanted, candidates), local)))
+        found = dict(zip(local, pool.map(lambda f: _column_types(f, options, layout), local)))
     failed = [(f, why) for f, (_, why) in found.items() if why]
-    kinds = Counter(kind for kind, why in found.values() if kind and not why)
-    if len(kinds) > 1:
-        first = next(kind for kind, why in found.values() if kind and not why)
-        usual = max(kinds, key=lambda k: (kinds[k], k == first))
-        failed += [(f, f"unreadable Parquet file: its text column is {kind}, that of the other {kinds[usual]} "
-                       f"file(s) is {usual}") for f, (kind, why) in found.items() if kind and not why and kind != usual]
+    types = {f: kinds for f, (kinds, why) in found.items() if kinds and not why}
+    for role in ("text", "id", "url", "NSFW", "punsafe") if options.check_pages else ("text",):
+        failed += _odd_types(types, role)
     bad = {f for f, _ in failed}
-    return [f for f in files if f not in bad], sorted(failed)
+    return [f for f in files if f not in bad], sorted(dict(failed).items())
 
 
-def _text_column_type(path: str, wanted: str | None, candidates: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """(type of the text column as Spark sees it, None) after decoding every page of it; (None,
-    reason) when a page does not decode; (None, None) without a text column (``validate`` says)."""
+def _odd_types(types: dict[str, dict[str, tuple[str, str]]], role: str) -> list[tuple[str, str]]:
+    """[(file, reason)] of the files whose ``role`` column has another type than most files'."""
+    kinds = Counter(cols[role][1] for cols in types.values() if role in cols)
+    if len(kinds) < 2:
+        return []
+    first = next(cols[role][1] for cols in types.values() if role in cols)
+    usual = max(kinds, key=lambda k: (kinds[k], k == first))
+    what = "text column" if role == "text" else "{role} column {name!r}"
+    return [(f, f"unreadable Parquet file: its {what.format(role=role, name=cols[role][0])} is {cols[role][1]}, "
+                f"that of the other {kinds[usual]} file(s) is {usual}")
+            for f, cols in types.items() if role in cols and cols[role][1] != usual]
+
+
+def _column_types(path: str, options: ReadOptions, layout: ParquetLayout) -> tuple[dict | None, str | None]:
+    """({role: (column, type as Spark sees it)} of the columns the job reads, None), from the footer;
+    with ``options.check_pages`` after decoding every page of them. (None, reason) when the footer
+    or a page does not decode; (None, None) without a text column (``validate`` says)."""
     try:
         pf = pq.ParquetFile(path)
-        text = _pick(pf.schema_arrow.names, wanted, candidates)
+        schema = pf.schema_arrow
+        text = _pick(schema.names, options.text_column, layout.text)
         if text is None:
             return None, None
-        for group in range(pf.num_row_groups):
-            pf.read_row_group(group, columns=[text])
-        return _spark_kind(pf.schema_arrow.field(text).type), None
+        cols = {"text": text, "id": _pick(schema.names, options.id_column, layout.id),
+                "url": _pick(schema.names, None, layout.url), "NSFW": "NSFW", "punsafe": "punsafe"}
+        cols = {role: c for role, c in cols.items() if c in schema.names}
+        if options.check_pages:
+            for group in range(pf.num_row_groups):
+                pf.read_row_group(group, columns=list(dict.fromkeys(cols.values())))
+        return {role: (c, _spark_kind(schema.field(c).type)) for role, c in cols.items()}, None
     except Exception as exc:  # pyarrow raises OSError, ArrowException, ValueError... for a corrupt page
         return None, f"unreadable Parquet file: {type(exc).__name__}: {str(exc)[:300]}"
 

@@ -22,7 +22,9 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from classfreq.pipelines.input_files import peek, to_spark_path, without_bom
+import pyarrow.parquet as pq
+
+from classfreq.pipelines.input_files import is_local, peek, to_spark_path, without_bom
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")  # names of files the JSON formats detect
 
@@ -35,6 +37,8 @@ class ReadOptions:
     roles: tuple[str, ...] = ("human", "gpt")  # LLaVA turns to read
     staging: str = "out/_staging"        # where JSON arrays and CSV files are split into Parquet chunks
     header: tuple[str, ...] = ()         # CSV: the column names of the first file
+    check_pages: bool = False            # Parquet: decode every page of the columns read on the driver first
+                                         # (only after a Spark job failed on the optimistic read)
 
 
 @dataclass
@@ -69,7 +73,9 @@ class Probe:
 
     @cached_property
     def columns(self) -> list[str]:
-        """Column names of a Parquet file."""
+        """Column names of a Parquet file (from its footer, without Spark, when it is local)."""
+        if is_local(self.path):
+            return pq.read_schema(self.path).names
         return self.spark.read.parquet(to_spark_path(self.path)).columns
 
 

@@ -66,9 +66,14 @@ def detect_reader(spark, path: str) -> Reader:
     raise UserError(f"cannot tell the format of {path}; pass --format with one of {', '.join(READERS)}")
 
 
+def is_columnar(files: list[str], fmt: str) -> bool:
+    """Whether ``files`` are read as Parquet (``--format`` fmt, or auto and the first file is *.parquet)."""
+    return READERS[fmt].columnar if fmt != "auto" else base_name(files[0]).endswith(".parquet")
+
+
 def read_documents(spark, files: list[str], fmt: str, options: ReadOptions, doc_unit: str = "caption") -> ReadResult:
     """The documents (DOC_SCHEMA rows) of ``files`` in format ``fmt`` (one of FORMATS; "auto": detected)."""
-    columnar = READERS[fmt].columnar if fmt != "auto" else base_name(files[0]).endswith(".parquet")
+    columnar = is_columnar(files, fmt)
     failed = [(f, why) for f in files if (why := file_problem(spark, f, "parquet" if columnar else "text"))]
     good = [to_spark_path(f) for f in files if f not in {f for f, _ in failed}]
     if fmt != "auto":

@@ -133,6 +133,40 @@ def corrupt_pages(good: bytes) -> bytes:
     return bytes(data)
 
 
+def corrupt_column(path, column: str) -> None:
+    """Overwrite the first data page of ``column`` (its header and values) in place; the footer and
+    the other columns stay intact."""
+    meta = pq.read_metadata(path).row_group(0)
+    chunk = next(meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == column)
+    start = chunk.data_page_offset
+    with open(path, "r+b") as f:
+        f.seek(start)
+        f.write(bytes((i * 131 + 7) % 256 for i in range(min(chunk.total_compressed_size, 4000))))
+
+
+def laion_rows(n: int, first: int = 0) -> pa.Table:
+    ids = pa.array(range(first, first + n), pa.int64())
+    return pa.table({"SAMPLE_ID": ids, "URL": [f"http://x/{i}" for i in range(first, first + n)],
+                     "TEXT": [f"a goldfish {i}" for i in range(first, first + n)]})
+
+
+def test_parquet_corrupt_id_column_fails_its_file_when_pages_are_checked(tmp_path):
+    """Corrupt pages in a column other than the text column (LAION's SAMPLE_ID, which becomes the
+    doc id) crashed the Spark job: the page check decodes every column the job reads."""
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(3000), folder / "a.parquet", use_dictionary=False)
+    pq.write_table(laion_rows(2000, 3000), folder / "b.parquet", use_dictionary=False)
+    corrupt_column(folder / "b.parquet", "SAMPLE_ID")
+    assert pq.read_table(folder / "b.parquet", columns=["TEXT"]).num_rows == 2000  # the text column is intact
+    with pytest.raises(OSError, match="page header"):
+        pq.read_table(folder / "b.parquet", columns=["SAMPLE_ID"])
+    valid, reasons, failed = read_files(tmp_path, sorted(folder.iterdir()), "laion", check_pages=True)
+    assert len(valid) == 3000 and not reasons and set(valid.doc_id) == {str(i) for i in range(3000)}
+    assert [p.rsplit("/", 1)[1] for p, _ in failed] == ["b.parquet"]
+    assert failed[0][1].startswith("unreadable Parquet file")
+
+
 def test_parquet_corrupt_pages_and_mixed_types_fail_one_file_each(tmp_path):
     folder = tmp_path / "pq"
     folder.mkdir()
@@ -140,7 +174,7 @@ def test_parquet_corrupt_pages_and_mixed_types_fail_one_file_each(tmp_path):
     pq.write_table(pa.table({"TEXT": ["a tabby cat"] * 10}), folder / "b.parquet")
     (folder / "c.parquet").write_bytes(corrupt_pages((folder / "a.parquet").read_bytes()))
     pq.write_table(pa.table({"TEXT": [1, 2, 3]}), folder / "d.parquet")
-    valid, reasons, failed = read_files(tmp_path, sorted(folder.iterdir()), "laion")
+    valid, reasons, failed = read_files(tmp_path, sorted(folder.iterdir()), "laion", check_pages=True)
     assert len(valid) == 5010 and not reasons
     why = dict((p.rsplit("/", 1)[1], r) for p, r in failed)
     assert set(why) == {"c.parquet", "d.parquet"}
@@ -177,6 +211,53 @@ def test_count_csv_of_real_captions_with_quoted_newlines_matches_the_reference(s
     s = stats(res)
     assert (s["docs_read"], s["docs_quarantined"]) == (len(texts), 0)
     assert class_docs(res) == reference_class_docs({k: [v] for k, v in texts.items()})
+
+
+@pytest.mark.parametrize("column", ["SAMPLE_ID", "TEXT"])
+def test_count_parquet_with_a_corrupt_column_fails_one_file_and_recounts_the_rest(tmp_path, column):
+    """The read is optimistic (no page decoded before Spark counts); the Spark job fails on the
+    corrupt file, the pages are checked, and the rest is counted again, exactly."""
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(3000), folder / "a.parquet", use_dictionary=False)
+    pq.write_table(laion_rows(2000, 3000), folder / "b.parquet", use_dictionary=False)
+    corrupt_column(folder / "b.parquet", column)
+    res = count(tmp_path, folder, "pq_corrupt_" + column.lower(), max_matches_per_class=3)
+    s = stats(res)
+    assert (s["docs_read"], s["docs_matched"], s["files_failed"]) == (3000, 3000, 1)
+    q = res.tables["quarantine"]
+    assert q.file.str.rsplit("/", n=1).str[-1].tolist() == ["b.parquet"] and q.n.tolist() == [0]
+    assert q.example.iloc[0].startswith("unreadable Parquet file")
+    assert "checking pages" in res.timings
+    assert_invariant(res)
+
+
+def test_count_parquet_folder_whose_id_columns_disagree_fails_the_odd_file(tmp_path):
+    """SAMPLE_ID string in one file, int64 in the others: Spark reads every file as one file's
+    type and fails; the odd file fails alone, from the footers checked after that failure."""
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(1000), folder / "a.parquet")
+    pq.write_table(laion_rows(1000, 1000), folder / "b.parquet")
+    odd = laion_rows(500, 2000)
+    pq.write_table(odd.set_column(0, "SAMPLE_ID", odd.column(0).cast(pa.string())), folder / "c.parquet")
+    res = count(tmp_path, folder, "pq_mixed_ids")
+    s = stats(res)
+    assert (s["docs_read"], s["docs_matched"], s["files_failed"]) == (2000, 2000, 1)
+    q = res.tables["quarantine"]
+    assert q.file.str.rsplit("/", n=1).str[-1].tolist() == ["c.parquet"]
+    assert "id column 'SAMPLE_ID' is string, that of the other 2 file(s) is int64" in q.example.iloc[0]
+    assert "checking pages" in res.timings  # found after the optimistic Spark job failed
+    assert_invariant(res)
+
+
+def test_count_parquet_reads_pages_once_when_nothing_is_corrupt(tmp_path):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(3000), folder / "a.parquet")
+    res = count(tmp_path, folder, "pq_ok")
+    assert stats(res)["docs_read"] == 3000 and stats(res)["files_failed"] == 0
+    assert "checking pages" not in res.timings
 
 
 def test_count_parquet_folder_with_a_corrupt_and_a_mixed_type_file_finishes(tmp_path):
