@@ -32,13 +32,20 @@ SYNTAX_FEATURES = (
        "next_has_digit", "next_propn", "prev_number", "prev_propn", "next_is_noun", "log_tokens", "found", "phrase_longer"])
 
 
-def load_spacy():
-    """en_core_web_sm without the lemmatizer (unused), loaded once per process."""
+def load_spacy(table_rules: bool = True):
+    """en_core_web_sm without the lemmatizer and entity recogniser (unused), loaded once per
+    process; its attribute ruler replaced by the equivalent table look-up (`attribute_rules`)
+    unless `table_rules` is false (the stock pipeline, for comparison)."""
     module = require(SPACY_MODEL, package=SPACY_PACKAGE)
     try:
-        return module.load(exclude=list(UNUSED_PIPES))
+        nlp = module.load(exclude=list(UNUSED_PIPES))
     except OSError as exc:
         raise UserError(f"spaCy could not load {SPACY_MODEL}: {exc}; reinstall {SPACY_PACKAGE}") from exc
+    if table_rules:
+        from classfreq.relevance.attribute_rules import use_attribute_rules
+
+        use_attribute_rules(nlp)
+    return nlp
 
 
 def syntax_features(doc, start: int, end: int, caption: str, offset: int = 0) -> tuple[dict[str, float], str]:
