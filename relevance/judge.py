@@ -13,6 +13,7 @@ parser), for when speed matters more than accuracy. All but the sense table need
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from classfreq.relevance.features import (
 )
 from classfreq.relevance.locate import FormLocator
 from classfreq.relevance.senses import SenseTable, load_sense_table
-from classfreq.relevance.syntax import load_spacy
+from classfreq.relevance.syntax import blas_limit, load_spacy
 
 PARAMS_PATH = Path(__file__).with_name("data") / "judge_params.json"
 VARIANT_BLOCKS = {"full": ("syntax", "senses", "static", "embedding"),
@@ -74,8 +75,10 @@ def _rounded(values: np.ndarray) -> list[float]:
 class Models:
     """The heavy, label-set-independent models, loaded lazily and once."""
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int | None = None, spacy_options: dict | None = None, blas_threads: int | None = 1):
         self.threads = threads
+        self.spacy_options = spacy_options or {}  # load_spacy's; {"table_rules": False, ...} for comparisons
+        self.blas_threads = blas_threads  # numpy's BLAS threads while computing features (None: as configured)
         self._nlp = None
         self._embedder = None
         self._static = None
@@ -83,7 +86,7 @@ class Models:
     @property
     def nlp(self):
         if self._nlp is None:
-            self._nlp = load_spacy()
+            self._nlp = load_spacy(**self.spacy_options)
         return self._nlp
 
     @property
@@ -131,6 +134,11 @@ class FeatureExtractor:
         return np.hstack([blocks[b] for b in self.blocks])
 
     def block_matrices(self, batch: PairBatch) -> dict[str, np.ndarray]:
+        threads = self.models.blas_threads
+        with blas_limit(threads) if threads else nullcontext():
+            return self._block_matrices(batch)
+
+    def _block_matrices(self, batch: PairBatch) -> dict[str, np.ndarray]:
         unknown = sorted({i for i in batch.class_indexes if i not in self.class_names})
         if unknown:
             raise UserError(f"class_index {unknown[0]} is not a class of the label set {self.labelset.name}")
