@@ -2,9 +2,13 @@
 local[*] (embedded Spark, no cluster needed)."""
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import signal
 import sys
+import tempfile
 
 from classfreq.pipelines.jvm_archive import driver_archive
 
@@ -60,15 +64,27 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
     if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
         os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
     archive = driver_archive() if starts_jvm else None
+    archive_options = archive.java_options() if archive else ""
     settings.update(conf or {})
-    java_options = driver_java_options(small_input, archive.java_options() if archive else "", conf)
+    fast_end = FastEnd.make(master, settings, archive_options) if starts_jvm else None
+    java_options = driver_java_options(small_input, archive_options, conf)
+    if fast_end:
+        settings["spark.local.dir"] = fast_end.folder
+        java_options = " ".join(o for o in (fast_end.java_options(), java_options) if o)
     if java_options:
         settings["spark.driver.extraJavaOptions"] = java_options
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except BaseException:
+        if fast_end:
+            fast_end.remove_folder()
+        raise
     if archive:
         archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    if fast_end:
+        fast_end.started(spark)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -110,3 +126,93 @@ def launched_by_spark_submit() -> bool:
     """spark-submit starts the JVM first and hands its gateway to Python; its --master is then
     already set. (A fresh SparkConf() cannot tell: before a SparkContext exists it is empty.)"""
     return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+# The driver JVM's orderly exit (Python closes its stdin; the JVM runs Spark's shutdown hooks,
+# stops the context a second time, closes Hadoop's file systems and log4j, deletes its temp
+# files) takes about a second after a short run's last line, on every `classfreq count`. A local
+# run's outputs are complete once run() returns, and nothing in its JVM is needed then: FastEnd
+# stops the context from Python at exit, kills the JVM and removes the JVM's temp files itself,
+# which it can because they all lie in one folder of this run's (spark.local.dir and
+# java.io.tmpdir; -XX:-UsePerfData: no hsperfdata file in the system temp folder).
+FAST_END_PREFIX = "classfreq-jvm-"
+LOCAL_MASTER = re.compile(r"local(\[[^\]]*\])?")  # not local-cluster: its executors are other JVMs
+TEMP_DIR_OPTION = "-Djava.io.tmpdir="
+SITE_TEMP_ENV = ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+                 "JDK_JAVA_OPTIONS")
+
+
+class FastEnd:
+    """A local driver JVM that this process ends itself at exit (see above)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.spark = None
+        self.jvm = None  # the JVM's Popen (spark-submit execs the JVM: same process)
+
+    @classmethod
+    def make(cls, master: str | None, settings: dict, archive_options: str) -> FastEnd | None:
+        """None where the JVM must end in order: a cluster master (the application unregisters),
+        an archive being recorded (written at the JVM's exit), an event log (finished at stop), or
+        temp folders chosen by the site or the user (their files are not this run's to remove)."""
+        if not master or not LOCAL_MASTER.fullmatch(master) or "ArchiveClassesAtExit" in archive_options:
+            return None
+        defaults = spark_defaults()
+        merged = {**defaults, **settings}
+        if merged.get("spark.eventLog.enabled", "false").strip().lower() == "true":
+            return None
+        if "spark.local.dir" in merged or any(os.environ.get(v) for v in SITE_TEMP_ENV):
+            return None
+        if any(TEMP_DIR_OPTION in merged.get(k, "") for k in ("spark.driver.extraJavaOptions",
+                                                               "spark.driver.defaultJavaOptions")):
+            return None
+        _remove_abandoned_folders()
+        return cls(tempfile.mkdtemp(prefix=f"{FAST_END_PREFIX}{os.getpid()}-"))
+
+    def java_options(self) -> str:
+        return f"{TEMP_DIR_OPTION}{self.folder} -XX:-UsePerfData"
+
+    def started(self, spark) -> None:
+        self.spark, self.jvm = spark, getattr(spark.sparkContext._gateway, "proc", None)
+        atexit.register(self.end)
+
+    def end(self) -> None:
+        """Stop the context (its Python workers end with it), kill the JVM, remove its folder."""
+        try:
+            self.spark.stop()
+        except Exception:  # noqa: BLE001 (a JVM already gone: nothing left to stop)
+            pass
+        if self.jvm is not None and self.jvm.poll() is None:
+            try:
+                self.jvm.send_signal(signal.SIGKILL)
+                self.jvm.wait(timeout=10)
+            except (OSError, ValueError):
+                pass
+        self.remove_folder()
+
+    def remove_folder(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _remove_abandoned_folders() -> None:
+    """Folders of runs whose Python process was killed (no exit handler ran): the JVM then ended
+    in order and removed its own files; the folder, named after the dead process, remains."""
+    pattern = re.compile(re.escape(FAST_END_PREFIX) + r"(\d+)-")
+    try:
+        names = os.listdir(tempfile.gettempdir())
+    except OSError:
+        return
+    for name in names:
+        m = pattern.match(name)
+        if m and not _alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(tempfile.gettempdir(), name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
