@@ -177,11 +177,10 @@ class FastEnd:
         atexit.register(self.end)
 
     def end(self) -> None:
-        """Stop the context (its Python workers end with it), kill the JVM, remove its folder."""
-        try:
-            self.spark.stop()
-        except Exception:  # noqa: BLE001 (a JVM already gone: nothing left to stop)
-            pass
+        """Kill the JVM and remove its folder. Not spark.stop() first: it took 1.3 s of a 3-record
+        run's 1.4 s end, and what it stops ends with the JVM (the Python worker daemon exits when
+        its stdin, a pipe from the JVM, closes)."""
+        _disconnect_python_side(self.spark.sparkContext)
         if self.jvm is not None and self.jvm.poll() is None:
             try:
                 self.jvm.send_signal(signal.SIGKILL)
@@ -192,6 +191,20 @@ class FastEnd:
 
     def remove_folder(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _disconnect_python_side(sc) -> None:
+    """Before the JVM is killed: Python's ends of its sockets would otherwise print tracebacks
+    (the accumulator server reading end-of-file; py4j logging an error when the objects that
+    Python frees at exit are released in a dead JVM). The run is over: nothing more is to be
+    accumulated or released."""
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is not None:
+        server.server_shutdown = True
+        server.handle_error = lambda request, client_address: None
+    client = getattr(getattr(sc, "_gateway", None), "_gateway_client", None)
+    if client is not None:
+        client.is_connected = False  # py4j then sends nothing more (its garbage collection checks this)
 
 
 def _remove_abandoned_folders() -> None:
