@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 
 from classfreq.pipelines.jvm_archive import driver_archive
 
@@ -24,6 +25,8 @@ DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
+
+SMALL_INPUT_BYTES = 64 << 20  # inputs up to this size get a JVM tuned for a short run (below)
 
 # Local runs only (their workers run this interpreter, with classfreq installed):
 LOCAL_CONF = {
@@ -45,48 +48,139 @@ SMALL_INPUT_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
               conf: dict | None = None, small_input: bool = False):
     """The session (an existing one is returned as it is); ``small_input``: the run reads little
-    (JVM options for a short life, when this call starts the JVM)."""
-    # executors must run the same interpreter (with pyarrow and classfreq) as the driver
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
+    (JVM options for a short life, when this call starts the JVM). A session that
+    ``start_in_background`` began for the same master is waited for and returned."""
+    global _BACKGROUND
+    started, _BACKGROUND = _BACKGROUND, None
+    if started is not None:
+        return started.result(master, shuffle_partitions)
+    return _Start(master, app_name, shuffle_partitions, conf, small_input).run()
 
-    builder = SparkSession.builder.appName(app_name)
-    if master:
-        builder = builder.master(master)
-    elif not launched_by_spark_submit():
-        builder = builder.master(master := "local[*]")
-    settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
-    if master and master.startswith("local"):
-        settings.update(LOCAL_CONF)
-    if small_input:
-        settings.update(SMALL_INPUT_CONF)
-    starts_jvm = _starts_jvm()
-    if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
-        os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
-    archive = driver_archive() if starts_jvm else None
-    archive_options = archive.java_options() if archive else ""
-    settings.update(conf or {})
-    fast_end = FastEnd.make(master, settings, archive_options) if starts_jvm else None
-    java_options = driver_java_options(small_input, archive_options, conf)
-    if fast_end:
-        settings["spark.local.dir"] = fast_end.folder
-        java_options = " ".join(o for o in (fast_end.java_options(), java_options) if o)
-    if java_options:
-        settings["spark.driver.extraJavaOptions"] = java_options
-    for key, value in settings.items():
-        builder = builder.config(key, value)
+
+def start_in_background(master: str | None, shuffle_partitions: int, small_input: bool) -> bool:
+    """Start a local run's session in a thread, so that its JVM starts while this process imports
+    and prepares the rest; the next ``get_spark`` waits for it. Only where the JVM is this
+    process's to end (``FastEnd``): a process that exits before then (a bad argument found
+    later) kills it, before the JVM did anything. Returns whether it started."""
+    global _BACKGROUND
+    start = _Start(master, "classfreq-count", shuffle_partitions, None, small_input)
+    if start.fast_end is None:
+        start.abandon()
+        return False
+    _BACKGROUND = start
+    start.thread = threading.Thread(target=start.run_in_thread, name="classfreq-spark-start", daemon=True)
+    atexit.register(start.end_if_unfinished)
+    start.thread.start()
+    return True
+
+
+_BACKGROUND: _Start | None = None
+
+
+class _Start:
+    """One getOrCreate: its settings are decided where it is made (in the calling thread), and
+    ``run`` starts the session."""
+
+    def __init__(self, master, app_name, shuffle_partitions, conf, small_input):
+        # executors must run the same interpreter (with pyarrow and classfreq) as the driver
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if not master and not launched_by_spark_submit():
+            master = "local[*]"
+        self.master, self.app_name, self.shuffle_partitions = master, app_name, shuffle_partitions
+        settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
+        if master and master.startswith("local"):
+            settings.update(LOCAL_CONF)
+        if small_input:
+            settings.update(SMALL_INPUT_CONF)
+        starts_jvm = _starts_jvm()
+        if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
+            os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
+        self.archive = driver_archive() if starts_jvm else None
+        archive_options = self.archive.java_options() if self.archive else ""
+        settings.update(conf or {})
+        self.fast_end = FastEnd.make(master, settings, archive_options) if starts_jvm else None
+        java_options = driver_java_options(small_input, archive_options, conf)
+        if self.fast_end:
+            settings["spark.local.dir"] = self.fast_end.folder
+            java_options = " ".join(o for o in (self.fast_end.java_options(), java_options) if o)
+        if java_options:
+            settings["spark.driver.extraJavaOptions"] = java_options
+        self.settings = settings
+        self.thread: threading.Thread | None = None
+        self.spark = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.appName(self.app_name)
+        if self.master:
+            builder = builder.master(self.master)
+        for key, value in self.settings.items():
+            builder = builder.config(key, value)
+        try:
+            spark = builder.getOrCreate()
+        except BaseException:
+            self.abandon()
+            raise
+        if self.archive:
+            self.archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+        if self.fast_end:
+            self.fast_end.started(spark)
+        spark.sparkContext.setLogLevel("ERROR")
+        self.spark = spark
+        return spark
+
+    def run_in_thread(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 (handed to the thread that waits for the session)
+            self.error = exc
+
+    def result(self, master: str | None, shuffle_partitions: int):
+        """The session started in the background, once it runs (its error, if it failed)."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        wanted = master or ("local[*]" if not launched_by_spark_submit() else None)
+        if (wanted, shuffle_partitions) != (self.master, self.shuffle_partitions):
+            raise RuntimeError(f"the session started early for master {self.master} and {self.shuffle_partitions} "
+                               f"shuffle partitions, and the run asks for {wanted} and {shuffle_partitions}")
+        return self.spark
+
+    def abandon(self) -> None:
+        if self.fast_end:
+            self.fast_end.remove_folder()
+
+    def end_if_unfinished(self) -> None:
+        """At exit, with the session still starting (the run failed before it needed it): kill
+        the JVM being started (found by its temp folder) and remove the folder."""
+        if self.thread is None or not self.thread.is_alive() or self.fast_end is None:
+            return
+        for pid in _processes_with(f"{TEMP_DIR_OPTION}{self.fast_end.folder}"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.thread.join(timeout=10)
+        self.abandon()
+
+
+def _processes_with(text: str) -> list[int]:
+    """This user's processes whose command line holds ``text`` (Linux; none elsewhere)."""
+    found = []
     try:
-        spark = builder.getOrCreate()
-    except BaseException:
-        if fast_end:
-            fast_end.remove_folder()
-        raise
-    if archive:
-        archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
-    if fast_end:
-        fast_end.started(spark)
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return found
+    for name in names:
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
 
 
 def driver_java_options(small_input: bool, archive_options: str, conf: dict | None) -> str:
@@ -117,9 +211,13 @@ def spark_defaults() -> dict[str, str]:
 
 def _starts_jvm() -> bool:
     """Whether getOrCreate will start a driver JVM (not under spark-submit, no context yet)."""
+    if launched_by_spark_submit():
+        return False
+    if "pyspark" not in sys.modules:  # no context without pyspark imported (and no import needed to know)
+        return True
     from pyspark import SparkContext
 
-    return not launched_by_spark_submit() and SparkContext._active_spark_context is None
+    return SparkContext._active_spark_context is None
 
 
 def launched_by_spark_submit() -> bool:
