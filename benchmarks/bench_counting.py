@@ -196,7 +196,7 @@ def _timed_process(argv: list[str], env: dict, cwd: Path | None = None) -> tuple
 
 
 def small_input_rows(captions: list, work: Path, before: str | None, log, repeat: int = 1,
-                     ablation: bool = False) -> list[list[str]]:
+                     ablation: bool = False, sizes: tuple[int, ...] = SMALL_SIZES) -> list[list[str]]:
     """One row per input size and run: median wall seconds of `classfreq count` (fresh process)
     over ``repeat`` rounds, the runs interleaved (their order rotates each round, so that load
     from elsewhere falls on all of them alike), the plain-Python baseline, the ratio to --before
@@ -208,7 +208,7 @@ def small_input_rows(captions: list, work: Path, before: str | None, log, repeat
         runs.append(("classfreq count, early session off", sys.executable, {"CLASSFREQ_EARLY_SESSION": "off"}))
     if before:
         runs.append(("classfreq count (--before)", before, {}))
-    for n in SMALL_SIZES:
+    for n in sizes:
         path = write_jsonl(captions, n, work / f"small_{n}.jsonl")
         env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
         plain_s, plain_out = _timed_process([sys.executable, __file__, "--plain-jsonl", str(path)], env)
@@ -267,6 +267,8 @@ def main(argv=None) -> int:
     p.add_argument("--before", metavar="PYTHON", help="also time `classfreq count` with this interpreter "
                                                       "(another checkout's venv) on the small inputs")
     p.add_argument("--small-repeat", type=int, default=1, help="rounds of the small-input runs (median reported)")
+    p.add_argument("--small-sizes", type=lambda t: tuple(int(x) for x in t.split(",")), default=SMALL_SIZES,
+                   help="captions of the small-input runs, comma-separated (default 3,30000,100000)")
     p.add_argument("--early-ablation", action="store_true",
                    help="small inputs: also this checkout with its early session start off")
     p.add_argument("--plain-jsonl", help=argparse.SUPPRESS)  # the baseline process of the small-input table
@@ -283,7 +285,8 @@ def main(argv=None) -> int:
     if not args.no_small:
         work = Path(tempfile.mkdtemp(prefix="bench_small_"))
         try:
-            small = small_input_rows(captions, work, args.before, log, args.small_repeat, args.early_ablation)
+            small = small_input_rows(captions, work, args.before, log, args.small_repeat, args.early_ablation,
+                                     args.small_sizes)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"Small inputs: wall seconds of a fresh `classfreq count` process (JVM start included) vs a "

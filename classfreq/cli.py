@@ -31,15 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# commands whose work can start before the parser is built (the areas' imports take a second)
+# commands whose work can start before the parser is built (the areas' imports take a second);
+# only as the process's command (argv None), not for in-process callers, whose process goes on
 EARLY = {"count": ("classfreq.pipelines.early_start", "start_count_session")}
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in EARLY:
-        module, function = EARLY[argv[0]]
-        getattr(importlib.import_module(module), function)(argv[1:])
+    if argv is None:
+        argv = sys.argv[1:]
+        if argv and argv[0] in EARLY:
+            module, function = EARLY[argv[0]]
+            getattr(importlib.import_module(module), function)(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
