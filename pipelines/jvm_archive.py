@@ -94,6 +94,13 @@ class Archive:
                 f.write(str(jvm_pid))
             os.replace(tmp, self.recording + ".pid")  # readers see the whole pid or no file
 
+    def abandon(self) -> None:
+        """The JVM these options were for is not started after all: no recording is pending."""
+        if self.recording:
+            _remove(self.recording + ".pid")
+            _remove(self.recording)
+            self.recording = None
+
     def _recordings(self) -> list[str]:
         names = glob.glob(os.path.join(self.folder, f"driver-{self.key}.*.tmp"))
         names += [p[:-len(".pid")] for p in glob.glob(os.path.join(self.folder, f"driver-{self.key}.*.tmp.pid"))]

@@ -151,6 +151,8 @@ class _Start:
     def abandon(self) -> None:
         if self.fast_end:
             self.fast_end.remove_folder()
+        if self.archive and self.spark is None:
+            self.archive.abandon()
 
     def end_if_unfinished(self) -> None:
         """At exit, with the session still starting (the run failed before it needed it): kill

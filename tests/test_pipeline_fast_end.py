@@ -170,14 +170,14 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
     assert os.listdir(tmp_path / "tmp") == [f"{FAST_END_PREFIX}1-live"]
 
 
-# The early session start (early_start): `classfreq count` on plainly local files starts its
-# session in a background thread before the CLI has imported the rest.
+# The early session start (early_start, CLASSFREQ_EARLY_SESSION=on): `classfreq count` on plainly
+# local files starts its session in a background thread before the CLI has imported the rest.
 
 def test_the_session_starts_before_the_run_prepares_and_is_the_one_it_uses(tmp_path):
     """Stopped at the run's first checkpoint (the label set, before the run's own session phase):
     the JVM already runs; let go, the run ends as usual with its counts, its JVM and folder gone."""
-    jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)), {},
-                                        stop_at="labelset")
+    jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
+                                        {"CLASSFREQ_EARLY_SESSION": "on"}, stop_at="labelset")
     assert jvms, "no JVM was starting when the run began preparing"
     assert rc == 0 and "Traceback" not in err, err[-3000:]
     assert "3 documents read, 2 matched" in out
@@ -185,16 +185,17 @@ def test_the_session_starts_before_the_run_prepares_and_is_the_one_it_uses(tmp_p
     assert os.listdir(tmp_path / "tmp") == []
 
 
-def test_switched_off_the_session_starts_in_the_run(tmp_path):
+def test_by_default_the_session_starts_in_the_run(tmp_path):
     jvms, rc, _, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
-                                      {"CLASSFREQ_EARLY_SESSION": "off"}, stop_at="labelset")
+                                      {"CLASSFREQ_EARLY_SESSION": ""}, stop_at="labelset")
     assert jvms == [] and rc == 0, err[-3000:]
 
 
 def test_a_bad_argument_found_later_ends_the_early_jvm(tmp_path):
     """--partitions -3 passes the cheap reading and fails the full check: one sentence, exit 2,
     and the JVM that had started is gone with its folder."""
-    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp")}
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp"),
+           "CLASSFREQ_EARLY_SESSION": "on"}
     (tmp_path / "tmp").mkdir()
     done = subprocess.run([sys.executable, "-m", "classfreq.cli", "count",
                            *_argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS), "--partitions", "-3")],
@@ -217,11 +218,13 @@ def test_a_bad_argument_found_later_ends_the_early_jvm(tmp_path):
     (["--input", "{file}", "--shuffle-partitions", "0"], {}),
     (["--input", "{file}", "--help"], {}),
     (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": "off"}),
+    (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": ""}),  # off by default
     (["--input", "{file}"], {"PYSPARK_GATEWAY_PORT": "1"}),  # under spark-submit
 ])
 def test_what_is_not_plainly_local_takes_the_usual_path(tmp_path, monkeypatch, args, env):
     from classfreq.pipelines import early_start, spark_session
     f = _jsonl(tmp_path / "c.jsonl", CAPTIONS)
+    monkeypatch.setenv(early_start.EARLY_ENV, "on")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert early_start.start_count_session([a.format(dir=tmp_path, file=f) for a in args]) is False
