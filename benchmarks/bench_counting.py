@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,36 +188,55 @@ def plain_jsonl_count(path: str) -> int:
     return 0
 
 
-def _timed_process(argv: list[str], env: dict) -> tuple[float, str]:
+def _timed_process(argv: list[str], env: dict, cwd: Path | None = None) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800, cwd=cwd)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:4])}... failed: {done.stderr[-2000:]}")
     return seconds, done.stdout
 
 
-def small_input_rows(captions: list, work: Path, before: str | None, log) -> list[list[str]]:
-    """One row per input size: wall seconds of `classfreq count` (fresh process) and of the
-    plain-Python baseline, their ratio, the counts check and the run's phase line."""
+def small_input_rows(captions: list, work: Path, before: str | None, log, repeat: int = 1,
+                     ablation: bool = False, sizes: tuple[int, ...] = SMALL_SIZES) -> list[list[str]]:
+    """One row per input size and run: median wall seconds of `classfreq count` (fresh process)
+    over ``repeat`` rounds, the runs interleaved (their order rotates each round, so that load
+    from elsewhere falls on all of them alike), the plain-Python baseline, the ratio to --before
+    when given, the counts check and the phase line of the median run. ``ablation``: also this
+    checkout with its early session start on (CLASSFREQ_EARLY_SESSION=on)."""
     rows = []
-    for n in SMALL_SIZES:
+    runs = [("classfreq count", sys.executable, {})]
+    if ablation:
+        runs.append(("classfreq count, early session on", sys.executable, {"CLASSFREQ_EARLY_SESSION": "on"}))
+    if before:
+        runs.append(("classfreq count (--before)", before, {}))
+    for n in sizes:
         path = write_jsonl(captions, n, work / f"small_{n}.jsonl")
         env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
         plain_s, plain_out = _timed_process([sys.executable, __file__, "--plain-jsonl", str(path)], env)
-        runs = [("classfreq count", sys.executable)] + ([("classfreq count (--before)", before)] if before else [])
-        for label, python in runs:
-            env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
-            out = work / f"out_{n}_{len(rows)}"
-            seconds, text = _timed_process(
-                [python, "-m", "classfreq.cli", "count", "--input", str(path), "--source", f"small{n}",
-                 "--out", str(out), "--warehouse", str(out / "wh.duckdb"), "--progress-interval", "0"], env)
+        timed: dict[str, list[tuple[float, str]]] = {label: [] for label, _, _ in runs}
+        for r in range(repeat):
+            for label, python, extra in runs[r % len(runs):] + runs[:r % len(runs)]:
+                env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, **extra}
+                out = work / f"out_{n}_{r}_{len(timed[label])}_{abs(hash(label))}"
+                seconds, text = _timed_process(
+                    [python, "-m", "classfreq.cli", "count", "--input", str(path), "--source", f"small{n}",
+                     "--out", str(out), "--warehouse", str(out / "wh.duckdb"), "--progress-interval", "0"], env,
+                    cwd=work)  # not a checkout's root: its classfreq/ folder would shadow the interpreter's install
+                shutil.rmtree(out, ignore_errors=True)
+                timed[label].append((seconds, text))
+                log(f"  {n:,} captions, {label}: {seconds:.1f}s (plain Python {plain_s:.1f}s)")
+        base = statistics.median(s for s, _ in timed[runs[-1][0]]) if before else None
+        for label, _, _ in runs:
+            all_s = sorted(s for s, _ in timed[label])
+            seconds = statistics.median(all_s)
+            text = min(timed[label], key=lambda st: abs(st[0] - seconds))[1]
             matched = re.search(r"([\d,]+) matched", text).group(1)
             same = "same docs_matched" if f"{matched} matched" in plain_out else f"DIFFERS: {matched} vs {plain_out.strip()}"
             phases = next((ln for ln in text.splitlines() if ln.startswith("phases:")), "")
-            rows.append([f"{n:,}", label, f"{seconds:.1f}", f"{plain_s:.1f}", f"{seconds / plain_s:.1f}",
-                         "yes" if seconds <= SMALL_GOAL_S else "no", same, phases.replace("phases: ", "")])
-            log(f"  {n:,} captions, {label}: {seconds:.1f}s (plain Python {plain_s:.1f}s)")
+            rows.append([f"{n:,}", label, f"{seconds:.1f}", " / ".join(f"{x:.1f}" for x in all_s), f"{plain_s:.1f}",
+                         f"{seconds / base:.2f}" if base else "", "yes" if seconds <= SMALL_GOAL_S else "no", same,
+                         phases.replace("phases: ", "")])
     return rows
 
 
@@ -248,6 +268,11 @@ def main(argv=None) -> int:
     p.add_argument("--no-small", action="store_true", help="skip the small-input table")
     p.add_argument("--before", metavar="PYTHON", help="also time `classfreq count` with this interpreter "
                                                       "(another checkout's venv) on the small inputs")
+    p.add_argument("--small-repeat", type=int, default=1, help="rounds of the small-input runs (median reported)")
+    p.add_argument("--small-sizes", type=lambda t: tuple(int(x) for x in t.split(",")), default=SMALL_SIZES,
+                   help="captions of the small-input runs, comma-separated (default 3,30000,100000)")
+    p.add_argument("--early-ablation", action="store_true",
+                   help="small inputs: also this checkout with its early session start on")
     p.add_argument("--plain-jsonl", help=argparse.SUPPRESS)  # the baseline process of the small-input table
     args = p.parse_args(argv)
     if args.plain_jsonl:
@@ -262,13 +287,14 @@ def main(argv=None) -> int:
     if not args.no_small:
         work = Path(tempfile.mkdtemp(prefix="bench_small_"))
         try:
-            small = small_input_rows(captions, work, args.before, log)
+            small = small_input_rows(captions, work, args.before, log, args.small_repeat, args.early_ablation,
+                                     args.small_sizes)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"Small inputs: wall seconds of a fresh `classfreq count` process (JVM start included) vs a "
               f"plain Python process counting the same JSONL file (goal <= {SMALL_GOAL_S:g} s)")
-        print(text_table(["captions", "run", "wall s", "plain Python s", "x plain", "<= 8 s", "counts",
-                          "phases (s)"], small))
+        print(text_table(["captions", "run", "median wall s", "each round", "plain Python s", "x before", "<= 8 s",
+                          "counts", "phases of the median run (s)"], small))
         print()
         if args.small_only:
             return 0

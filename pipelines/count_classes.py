@@ -66,15 +66,13 @@ from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
 from classfreq.pipelines.readers import ReadResult, is_columnar, read_documents  # noqa: E402
 from classfreq.pipelines.relevance_stage import judge_tables  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
-from classfreq.pipelines.spark_session import get_spark  # noqa: E402
+from classfreq.pipelines.spark_session import SMALL_INPUT_BYTES, get_spark  # noqa: E402
 from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
 from classfreq.queries import warehouse as wh  # noqa: E402
 from classfreq.queries.labelsets import ensure_labelset_tables  # noqa: E402
 from classfreq.synsets import LabelSet, load_labelset  # noqa: E402
 
-__all__ = ["CountConfig", "RunResult", "main", "run", "summary"]
-
-SMALL_INPUT_BYTES = 64 << 20  # inputs up to this size get a JVM tuned for a short run (spark_session)
+__all__ = ["SMALL_INPUT_BYTES", "CountConfig", "RunResult", "main", "run", "summary"]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.util
 import os
 import shutil
 import time
@@ -92,6 +93,13 @@ class Archive:
             with open(tmp, "w") as f:
                 f.write(str(jvm_pid))
             os.replace(tmp, self.recording + ".pid")  # readers see the whole pid or no file
+
+    def abandon(self) -> None:
+        """The JVM these options were for is not started after all: no recording is pending."""
+        if self.recording:
+            _remove(self.recording + ".pid")
+            _remove(self.recording)
+            self.recording = None
 
     def _recordings(self) -> list[str]:
         names = glob.glob(os.path.join(self.folder, f"driver-{self.key}.*.tmp"))
@@ -168,9 +176,10 @@ def driver_archive() -> Archive | None:
     folder, java = archive_folder(), java_binary()
     if folder is None or java is None or not os.path.exists(java):
         return None
-    import pyspark
-
-    jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
+    spec = importlib.util.find_spec("pyspark")  # found, not imported: a session may be starting early
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    jars = os.path.join(list(spec.submodule_search_locations)[0], "jars")
     try:
         return Archive(folder, archive_key(java, jars))
     except OSError:

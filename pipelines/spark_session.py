@@ -2,9 +2,14 @@
 local[*] (embedded Spark, no cluster needed)."""
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 
 from classfreq.pipelines.jvm_archive import driver_archive
 
@@ -20,6 +25,8 @@ DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
+
+SMALL_INPUT_BYTES = 64 << 20  # inputs up to this size get a JVM tuned for a short run (below)
 
 # Local runs only (their workers run this interpreter, with classfreq installed):
 LOCAL_CONF = {
@@ -41,36 +48,141 @@ SMALL_INPUT_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
               conf: dict | None = None, small_input: bool = False):
     """The session (an existing one is returned as it is); ``small_input``: the run reads little
-    (JVM options for a short life, when this call starts the JVM)."""
-    # executors must run the same interpreter (with pyarrow and classfreq) as the driver
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
+    (JVM options for a short life, when this call starts the JVM). A session that
+    ``start_in_background`` began for the same master is waited for and returned."""
+    global _BACKGROUND
+    started, _BACKGROUND = _BACKGROUND, None
+    if started is not None:
+        return started.result(master, shuffle_partitions)
+    return _Start(master, app_name, shuffle_partitions, conf, small_input).run()
 
-    builder = SparkSession.builder.appName(app_name)
-    if master:
-        builder = builder.master(master)
-    elif not launched_by_spark_submit():
-        builder = builder.master(master := "local[*]")
-    settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
-    if master and master.startswith("local"):
-        settings.update(LOCAL_CONF)
-    if small_input:
-        settings.update(SMALL_INPUT_CONF)
-    starts_jvm = _starts_jvm()
-    if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
-        os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
-    archive = driver_archive() if starts_jvm else None
-    settings.update(conf or {})
-    java_options = driver_java_options(small_input, archive.java_options() if archive else "", conf)
-    if java_options:
-        settings["spark.driver.extraJavaOptions"] = java_options
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    if archive:
-        archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+
+def start_in_background(master: str | None, shuffle_partitions: int, small_input: bool) -> bool:
+    """Start a local run's session in a thread, so that its JVM starts while this process imports
+    and prepares the rest; the next ``get_spark`` waits for it. Only where the JVM is this
+    process's to end (``FastEnd``): a process that exits before then (a bad argument found
+    later) kills it, before the JVM did anything. Returns whether it started."""
+    global _BACKGROUND
+    start = _Start(master, "classfreq-count", shuffle_partitions, None, small_input)
+    if start.fast_end is None:
+        start.abandon()
+        return False
+    _BACKGROUND = start
+    start.thread = threading.Thread(target=start.run_in_thread, name="classfreq-spark-start", daemon=True)
+    atexit.register(start.end_if_unfinished)
+    start.thread.start()
+    return True
+
+
+_BACKGROUND: _Start | None = None
+
+
+class _Start:
+    """One getOrCreate: its settings are decided where it is made (in the calling thread), and
+    ``run`` starts the session."""
+
+    def __init__(self, master, app_name, shuffle_partitions, conf, small_input):
+        # executors must run the same interpreter (with pyarrow and classfreq) as the driver
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if not master and not launched_by_spark_submit():
+            master = "local[*]"
+        self.master, self.app_name, self.shuffle_partitions = master, app_name, shuffle_partitions
+        settings = dict(DEFAULT_CONF, **{"spark.sql.shuffle.partitions": str(shuffle_partitions)})
+        if master and master.startswith("local"):
+            settings.update(LOCAL_CONF)
+        if small_input:
+            settings.update(SMALL_INPUT_CONF)
+        starts_jvm = _starts_jvm()
+        if small_input and starts_jvm:  # spark-submit first runs a short JVM that only builds the driver's command
+            os.environ.setdefault("SPARK_LAUNCHER_OPTS", SMALL_INPUT_JAVA_OPTIONS)
+        self.archive = driver_archive() if starts_jvm else None
+        archive_options = self.archive.java_options() if self.archive else ""
+        settings.update(conf or {})
+        self.fast_end = FastEnd.make(master, settings, archive_options) if starts_jvm else None
+        java_options = driver_java_options(small_input, archive_options, conf)
+        if self.fast_end:
+            settings["spark.local.dir"] = self.fast_end.folder
+            java_options = " ".join(o for o in (self.fast_end.java_options(), java_options) if o)
+        if java_options:
+            settings["spark.driver.extraJavaOptions"] = java_options
+        self.settings = settings
+        self.thread: threading.Thread | None = None
+        self.spark = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.appName(self.app_name)
+        if self.master:
+            builder = builder.master(self.master)
+        for key, value in self.settings.items():
+            builder = builder.config(key, value)
+        try:
+            spark = builder.getOrCreate()
+        except BaseException:
+            self.abandon()
+            raise
+        if self.archive:
+            self.archive.started(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+        if self.fast_end:
+            self.fast_end.started(spark)
+        spark.sparkContext.setLogLevel("ERROR")
+        self.spark = spark
+        return spark
+
+    def run_in_thread(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 (handed to the thread that waits for the session)
+            self.error = exc
+
+    def result(self, master: str | None, shuffle_partitions: int):
+        """The session started in the background, once it runs (its error, if it failed)."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        wanted = master or ("local[*]" if not launched_by_spark_submit() else None)
+        if (wanted, shuffle_partitions) != (self.master, self.shuffle_partitions):
+            raise RuntimeError(f"the session started early for master {self.master} and {self.shuffle_partitions} "
+                               f"shuffle partitions, and the run asks for {wanted} and {shuffle_partitions}")
+        return self.spark
+
+    def abandon(self) -> None:
+        if self.fast_end:
+            self.fast_end.remove_folder()
+        if self.archive and self.spark is None:
+            self.archive.abandon()
+
+    def end_if_unfinished(self) -> None:
+        """At exit, with the session still starting (the run failed before it needed it): kill
+        the JVM being started (found by its temp folder) and remove the folder."""
+        if self.thread is None or not self.thread.is_alive() or self.fast_end is None:
+            return
+        for pid in _processes_with(f"{TEMP_DIR_OPTION}{self.fast_end.folder}"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.thread.join(timeout=10)
+        self.abandon()
+
+
+def _processes_with(text: str) -> list[int]:
+    """This user's processes whose command line holds ``text`` (Linux; none elsewhere)."""
+    found = []
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return found
+    for name in names:
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
 
 
 def driver_java_options(small_input: bool, archive_options: str, conf: dict | None) -> str:
@@ -101,12 +213,119 @@ def spark_defaults() -> dict[str, str]:
 
 def _starts_jvm() -> bool:
     """Whether getOrCreate will start a driver JVM (not under spark-submit, no context yet)."""
+    if launched_by_spark_submit():
+        return False
+    if "pyspark" not in sys.modules:  # no context without pyspark imported (and no import needed to know)
+        return True
     from pyspark import SparkContext
 
-    return not launched_by_spark_submit() and SparkContext._active_spark_context is None
+    return SparkContext._active_spark_context is None
 
 
 def launched_by_spark_submit() -> bool:
     """spark-submit starts the JVM first and hands its gateway to Python; its --master is then
     already set. (A fresh SparkConf() cannot tell: before a SparkContext exists it is empty.)"""
     return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+# The driver JVM's orderly exit (Python closes its stdin; the JVM runs Spark's shutdown hooks,
+# stops the context a second time, closes Hadoop's file systems and log4j, deletes its temp
+# files) takes about a second after a short run's last line, on every `classfreq count`. A local
+# run's outputs are complete once run() returns, and nothing in its JVM is needed then: FastEnd
+# stops the context from Python at exit, kills the JVM and removes the JVM's temp files itself,
+# which it can because they all lie in one folder of this run's (spark.local.dir and
+# java.io.tmpdir; -XX:-UsePerfData: no hsperfdata file in the system temp folder).
+FAST_END_PREFIX = "classfreq-jvm-"
+LOCAL_MASTER = re.compile(r"local(\[[^\]]*\])?")  # not local-cluster: its executors are other JVMs
+TEMP_DIR_OPTION = "-Djava.io.tmpdir="
+SITE_TEMP_ENV = ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+                 "JDK_JAVA_OPTIONS")
+
+
+class FastEnd:
+    """A local driver JVM that this process ends itself at exit (see above)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.spark = None
+        self.jvm = None  # the JVM's Popen (spark-submit execs the JVM: same process)
+
+    @classmethod
+    def make(cls, master: str | None, settings: dict, archive_options: str) -> FastEnd | None:
+        """None where the JVM must end in order: a cluster master (the application unregisters),
+        an archive being recorded (written at the JVM's exit), an event log (finished at stop), or
+        temp folders chosen by the site or the user (their files are not this run's to remove)."""
+        if not master or not LOCAL_MASTER.fullmatch(master) or "ArchiveClassesAtExit" in archive_options:
+            return None
+        defaults = spark_defaults()
+        merged = {**defaults, **settings}
+        if merged.get("spark.eventLog.enabled", "false").strip().lower() == "true":
+            return None
+        if "spark.local.dir" in merged or any(os.environ.get(v) for v in SITE_TEMP_ENV):
+            return None
+        if any(TEMP_DIR_OPTION in merged.get(k, "") for k in ("spark.driver.extraJavaOptions",
+                                                               "spark.driver.defaultJavaOptions")):
+            return None
+        _remove_abandoned_folders()
+        return cls(tempfile.mkdtemp(prefix=f"{FAST_END_PREFIX}{os.getpid()}-"))
+
+    def java_options(self) -> str:
+        return f"{TEMP_DIR_OPTION}{self.folder} -XX:-UsePerfData"
+
+    def started(self, spark) -> None:
+        self.spark, self.jvm = spark, getattr(spark.sparkContext._gateway, "proc", None)
+        atexit.register(self.end)
+
+    def end(self) -> None:
+        """Kill the JVM and remove its folder. Not spark.stop() first: it took 1.3 s of a 3-record
+        run's 1.4 s end, and what it stops ends with the JVM (the Python worker daemon exits when
+        its stdin, a pipe from the JVM, closes)."""
+        _disconnect_python_side(self.spark.sparkContext)
+        if self.jvm is not None and self.jvm.poll() is None:
+            try:
+                self.jvm.send_signal(signal.SIGKILL)
+                self.jvm.wait(timeout=10)
+            except (OSError, ValueError):
+                pass
+        self.remove_folder()
+
+    def remove_folder(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _disconnect_python_side(sc) -> None:
+    """Before the JVM is killed: Python's ends of its sockets would otherwise print tracebacks
+    (the accumulator server reading end-of-file; py4j logging an error when the objects that
+    Python frees at exit are released in a dead JVM). The run is over: nothing more is to be
+    accumulated or released."""
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is not None:
+        server.server_shutdown = True
+        server.handle_error = lambda request, client_address: None
+    client = getattr(getattr(sc, "_gateway", None), "_gateway_client", None)
+    if client is not None:
+        client.is_connected = False  # py4j then sends nothing more (its garbage collection checks this)
+
+
+def _remove_abandoned_folders() -> None:
+    """Folders of runs whose Python process was killed (no exit handler ran): the JVM then ended
+    in order and removed its own files; the folder, named after the dead process, remains."""
+    pattern = re.compile(re.escape(FAST_END_PREFIX) + r"(\d+)-")
+    try:
+        names = os.listdir(tempfile.gettempdir())
+    except OSError:
+        return
+    for name in names:
+        m = pattern.match(name)
+        if m and not _alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(tempfile.gettempdir(), name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -107,3 +107,13 @@ def test_local_workers_drop_only_sparks_own_zips():
 
     assert _is_spark_zip("pyspark.zip") and _is_spark_zip("py4j-0.10.9.9-src.zip")
     assert not _is_spark_zip("pyspark_utils.zip") and not _is_spark_zip("py4j_helpers.zip")
+
+
+def test_an_abandoned_start_leaves_no_pending_recording(tmp_path):
+    """Options chosen for a JVM that is then not started (an early session refused) leave the
+    recording free for the next JVM of this same process."""
+    a = Archive(str(tmp_path), "inst0001-aaaa")
+    assert a.java_options().startswith("-XX:ArchiveClassesAtExit=")
+    a.abandon()
+    assert os.listdir(tmp_path) == []
+    assert Archive(str(tmp_path), "inst0001-aaaa").java_options().startswith("-XX:ArchiveClassesAtExit=")

@@ -1,0 +1,75 @@
+"""`classfreq count` starts its Spark session before Python has imported the rest of the CLI.
+
+A small run's driver JVM takes seconds to start, and the process first spends about a second
+importing pandas, pyarrow, DuckDB and the other areas' modules to build the argument parser; the
+JVM's start waits on none of it. So, when the command line is plainly a local count (local files,
+a local master or none, no option this cheap reading could misread), the session starts in a
+background thread (``spark_session.start_in_background``) with the settings the run would give
+it, and the run's ``get_spark`` waits for it. Everything else (a glob, a folder, an URI, a
+cluster, --help) takes the usual path. Arguments are then checked in full as before; a run that
+fails there kills the JVM being started at exit.
+
+Off unless ``CLASSFREQ_EARLY_SESSION=on``: a bad argument that only the full check finds (a path
+under a file, ``--partitions -3``, a held warehouse) then comes after the JVM's first lines on
+stderr (its warnings, or spark-submit's complaint when Java is missing) instead of alone, and the
+README promises one sentence. Measured: 3 captions in 6.0 s with it against 6.7 s without (medians
+of eight interleaved rounds, README).
+
+This module imports only the standard library and ``spark_session`` (itself import-light).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from classfreq.pipelines import spark_session
+
+EARLY_ENV = "CLASSFREQ_EARLY_SESSION"
+FLAGS = ("--input", "--master", "--shuffle-partitions")
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # the full parser reports it later
+        raise _Refused(message)
+
+
+def start_count_session(args: list[str]) -> bool:
+    """Start the session of ``classfreq count ARGS`` in the background, when it is plainly local.
+    Returns whether it started."""
+    if os.environ.get(EARLY_ENV) != "on" or spark_session.launched_by_spark_submit():
+        return False
+    if any(a in ("-h", "--help") or _abbreviates_a_flag(a) for a in args):
+        return False
+    p = _Parser(add_help=False, allow_abbrev=False)
+    p.add_argument("--input", action="append", default=[])
+    p.add_argument("--master")
+    p.add_argument("--shuffle-partitions", type=int, default=16)
+    try:
+        known, _ = p.parse_known_args(args)
+    except _Refused:
+        return False
+    if not known.input or known.shuffle_partitions < 1:
+        return False
+    if known.master is not None and not spark_session.LOCAL_MASTER.fullmatch(known.master):
+        return False
+    if not all(os.path.isfile(f) and "://" not in f for f in known.input):
+        return False  # folders and globs are listed by the run (input_files), URIs by Spark
+    if "pyspark" in sys.modules:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:  # an in-process caller's session: the run reuses it
+            return False
+    small = sum(os.path.getsize(f) for f in dict.fromkeys(os.path.abspath(f) for f in known.input))
+    return spark_session.start_in_background(known.master, known.shuffle_partitions,
+                                             small <= spark_session.SMALL_INPUT_BYTES)
+
+
+def _abbreviates_a_flag(arg: str) -> bool:
+    """``--mast``: argparse's full parser would read it as --master; this one would not."""
+    name = arg.split("=", 1)[0]
+    return name.startswith("--") and name not in FLAGS and any(f.startswith(name) for f in FLAGS)

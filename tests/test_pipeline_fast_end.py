@@ -1,0 +1,231 @@
+"""The fast end of a local run's driver JVM (spark_session.FastEnd): at exit the JVM is killed
+instead of ending in order, and its temp files, all in one folder of the run's, are removed. Real
+`classfreq count` processes, stopped at a checkpoint (the CLASSFREQ_STOP_AT hook) to see their
+JVM, then let go; and the exclusions, where the JVM must end in order."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from classfreq.pipelines.phases import STOP_AT_ENV, STOP_FILE_ENV
+from classfreq.pipelines.spark_session import FAST_END_PREFIX, FastEnd
+
+CAPTIONS = ["a goldfish in a glass bowl", "a tabby cat asleep on a sofa", "nothing to count here"]
+
+
+def _jvms_with(text: str) -> list[int]:
+    """PIDs of the live processes whose command line holds ``text``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmd and state != "Z":
+            found.append(int(name))
+    return found
+
+
+def _count_process(tmp_path: Path, argv: list[str], env: dict, stop_at: str = "reading"):
+    """`classfreq count ARGV` stopped once its session runs; returns (the JVMs that carry the
+    run's temp folder, the finished process's exit code and output)."""
+    marker = tmp_path / "stopped"
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp"),
+           STOP_AT_ENV: stop_at, STOP_FILE_ENV: str(marker), **env}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "classfreq.cli", "count", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not marker.exists():
+            assert proc.poll() is None, f"the run ended before {stop_at}: {proc.stderr.read()[-3000:]}"
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        jvms = _jvms_with(f"-Djava.io.tmpdir={tmp_path / 'tmp'}")
+        os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return jvms, proc.returncode, out, err
+
+
+def _jsonl(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    return path
+
+
+def _argv(tmp_path: Path, inp: Path, *extra: str) -> list[str]:
+    return ["--input", str(inp), "--source", "fast", "--out", str(tmp_path / "out"),
+            "--warehouse", str(tmp_path / "wh.duckdb"), "--progress-interval", "0", *extra]
+
+
+def test_the_jvm_is_gone_and_its_folder_removed_and_the_outputs_complete(tmp_path):
+    jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)), {})
+    assert rc == 0, err[-3000:]
+    assert len(jvms) == 1, "the run's JVM runs with its temp folder in the run's own folder"
+    assert not _jvms_with(f"-Djava.io.tmpdir={tmp_path / 'tmp'}"), "the JVM outlived the run"
+    assert os.listdir(tmp_path / "tmp") == [], "the run's temp folder (and nothing else) was left behind"
+    assert "Traceback" not in err and "3 documents read, 2 matched" in out
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT docs_read, docs_matched FROM source_stats").fetchall() == [(3, 2)]
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert list((tmp_path / "out").rglob("*.parquet"))
+
+
+def test_a_failed_run_also_ends_its_jvm_and_removes_its_folder(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n{\"text\": 3}\n")
+    jvms, rc, _, err = _count_process(tmp_path, _argv(tmp_path, bad), {})
+    assert rc == 2 and "format is probably wrong" in err, err[-3000:]
+    assert len(jvms) == 1
+    assert not _jvms_with(f"-Djava.io.tmpdir={tmp_path / 'tmp'}")
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_site_temp_folders_keep_the_orderly_end(tmp_path):
+    """SPARK_LOCAL_DIRS set by the site: Spark's own files go there and the JVM ends in order;
+    nothing of the site's folder is removed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "theirs.txt").write_text("not the run's")
+    jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
+                                        {"SPARK_LOCAL_DIRS": str(site)})
+    assert rc == 0, err[-3000:]
+    assert jvms == [], "no fast-end folder: the JVM keeps the site's temp folders"
+    assert (site / "theirs.txt").read_text() == "not the run's"
+    assert not [n for n in os.listdir(tmp_path / "tmp") if n.startswith(FAST_END_PREFIX)]
+
+
+@pytest.mark.parametrize("master, settings, env, archive", [
+    ("spark://127.0.0.1:7077", {}, {}, ""),  # a cluster: the application unregisters in order
+    ("local-cluster[2,1,1024]", {}, {}, ""),  # its executors are other JVMs
+    (None, {}, {}, ""),  # spark-submit gave the master: the JVM is not this process's
+    ("local[*]", {}, {}, "-XX:ArchiveClassesAtExit=/x/driver.tmp -Xlog:cds*=off"),  # written at exit
+    ("local[*]", {"spark.eventLog.enabled": "true"}, {}, ""),  # finished at stop
+    ("local[2]", {"spark.local.dir": "/data/spark"}, {}, ""),
+    ("local[2]", {"spark.driver.extraJavaOptions": "-Xss4m -Djava.io.tmpdir=/data/tmp"}, {}, ""),
+    ("local", {}, {"SPARK_LOCAL_DIRS": "/data/spark"}, ""),
+    ("local", {}, {"JAVA_TOOL_OPTIONS": "-Djava.io.tmpdir=/data/tmp"}, ""),
+])
+def test_where_the_jvm_must_end_in_order_there_is_no_fast_end(tmp_path, monkeypatch, master, settings, env, archive):
+    for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+                 "JDK_JAVA_OPTIONS", "SPARK_CONF_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path))  # no spark-defaults.conf
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert FastEnd.make(master, settings, archive) is None
+    assert os.listdir(tmp_path) == []
+
+
+def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_folder(tmp_path, monkeypatch):
+    for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+                 "JDK_JAVA_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    (conf / "spark-defaults.conf").write_text("spark.local.dir  /data/spark\n")
+    assert FastEnd.make("local[*]", {}, "") is None
+
+    (conf / "spark-defaults.conf").write_text("spark.executor.memory 2g\n")
+    # a folder left by a killed run (its process is gone) is removed; a live process's stays
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "tmp" / f"{FAST_END_PREFIX}{dead.pid}-abc").mkdir()
+    (tmp_path / "tmp" / f"{FAST_END_PREFIX}1-live").mkdir()
+    fast = FastEnd.make("local[*]", {}, "")
+    assert fast is not None
+    try:
+        assert os.path.dirname(fast.folder) == str(tmp_path / "tmp")
+        assert os.path.basename(fast.folder).startswith(f"{FAST_END_PREFIX}{os.getpid()}-")
+        assert f"-Djava.io.tmpdir={fast.folder}" in fast.java_options()
+        assert "-XX:-UsePerfData" in fast.java_options()
+        assert sorted(os.listdir(tmp_path / "tmp")) == sorted([f"{FAST_END_PREFIX}1-live",
+                                                               os.path.basename(fast.folder)])
+    finally:
+        fast.remove_folder()
+    assert os.listdir(tmp_path / "tmp") == [f"{FAST_END_PREFIX}1-live"]
+
+
+# The early session start (early_start, CLASSFREQ_EARLY_SESSION=on): `classfreq count` on plainly
+# local files starts its session in a background thread before the CLI has imported the rest.
+
+def test_the_session_starts_before_the_run_prepares_and_is_the_one_it_uses(tmp_path):
+    """Stopped at the run's first checkpoint (the label set, before the run's own session phase):
+    the JVM already runs; let go, the run ends as usual with its counts, its JVM and folder gone."""
+    jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
+                                        {"CLASSFREQ_EARLY_SESSION": "on"}, stop_at="labelset")
+    assert jvms, "no JVM was starting when the run began preparing"
+    assert rc == 0 and "Traceback" not in err, err[-3000:]
+    assert "3 documents read, 2 matched" in out
+    assert not _jvms_with(f"-Djava.io.tmpdir={tmp_path / 'tmp'}")
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_by_default_the_session_starts_in_the_run(tmp_path):
+    jvms, rc, _, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
+                                      {"CLASSFREQ_EARLY_SESSION": ""}, stop_at="labelset")
+    assert jvms == [] and rc == 0, err[-3000:]
+
+
+def test_a_bad_argument_found_later_ends_the_early_jvm(tmp_path):
+    """--partitions -3 passes the cheap reading and fails the full check: one sentence, exit 2,
+    and the JVM that had started is gone with its folder."""
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp"),
+           "CLASSFREQ_EARLY_SESSION": "on"}
+    (tmp_path / "tmp").mkdir()
+    done = subprocess.run([sys.executable, "-m", "classfreq.cli", "count",
+                           *_argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS), "--partitions", "-3")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "classfreq count: error: --partitions must be 0 or more, got -3"
+    assert "Traceback" not in done.stderr
+    time.sleep(0.5)
+    assert not _jvms_with(str(tmp_path / "tmp"))
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+@pytest.mark.parametrize("args, env", [
+    (["--input", "{dir}/*.jsonl"], {}),  # a glob: listed by the run
+    (["--input", "{dir}"], {}),  # a folder
+    (["--input", "s3a://bucket/c.jsonl"], {}),
+    (["--input", "{dir}/missing.jsonl"], {}),
+    (["--input", "{file}", "--master", "spark://127.0.0.1:7077"], {}),
+    (["--input", "{file}", "--mast", "spark://127.0.0.1:7077"], {}),  # argparse would read --master
+    (["--input", "{file}", "--shuffle-partitions", "0"], {}),
+    (["--input", "{file}", "--help"], {}),
+    (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": "off"}),
+    (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": ""}),  # off by default
+    (["--input", "{file}"], {"PYSPARK_GATEWAY_PORT": "1"}),  # under spark-submit
+])
+def test_what_is_not_plainly_local_takes_the_usual_path(tmp_path, monkeypatch, args, env):
+    from classfreq.pipelines import early_start, spark_session
+    f = _jsonl(tmp_path / "c.jsonl", CAPTIONS)
+    monkeypatch.setenv(early_start.EARLY_ENV, "on")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert early_start.start_count_session([a.format(dir=tmp_path, file=f) for a in args]) is False
+    assert spark_session._BACKGROUND is None
