@@ -3,6 +3,7 @@ local[*] (embedded Spark, no cluster needed)."""
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+from typing import BinaryIO
 
 from classfreq.pipelines.jvm_archive import driver_archive
 
@@ -212,14 +214,15 @@ def spark_defaults() -> dict[str, str]:
 
 
 def _starts_jvm() -> bool:
-    """Whether getOrCreate will start a driver JVM (not under spark-submit, no context yet)."""
+    """Whether getOrCreate will start a driver JVM (not under spark-submit, no JVM yet)."""
     if launched_by_spark_submit():
         return False
     if "pyspark" not in sys.modules:  # no context without pyspark imported (and no import needed to know)
         return True
     from pyspark import SparkContext
 
-    return SparkContext._active_spark_context is None
+    # after spark.stop() the gateway stays, and the next getOrCreate starts its context in that JVM
+    return SparkContext._active_spark_context is None and SparkContext._gateway is None
 
 
 def launched_by_spark_submit() -> bool:
@@ -245,8 +248,9 @@ SITE_TEMP_ENV = ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TO
 class FastEnd:
     """A local driver JVM that this process ends itself at exit (see above)."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, lock: BinaryIO | None = None):
         self.folder = folder
+        self.lock = lock  # the open lock file of the folder (see _locked_folder)
         self.spark = None
         self.jvm = None  # the JVM's Popen (spark-submit execs the JVM: same process)
 
@@ -267,7 +271,7 @@ class FastEnd:
                                                                "spark.driver.defaultJavaOptions")):
             return None
         _remove_abandoned_folders()
-        return cls(tempfile.mkdtemp(prefix=f"{FAST_END_PREFIX}{os.getpid()}-"))
+        return cls(*_locked_folder())
 
     def java_options(self) -> str:
         return f"{TEMP_DIR_OPTION}{self.folder} -XX:-UsePerfData"
@@ -291,6 +295,9 @@ class FastEnd:
 
     def remove_folder(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
 
 
 def _disconnect_python_side(sc) -> None:
@@ -307,25 +314,51 @@ def _disconnect_python_side(sc) -> None:
         client.is_connected = False  # py4j then sends nothing more (its garbage collection checks this)
 
 
-def _remove_abandoned_folders() -> None:
-    """Folders of runs whose Python process was killed (no exit handler ran): the JVM then ended
-    in order and removed its own files; the folder, named after the dead process, remains."""
-    pattern = re.compile(re.escape(FAST_END_PREFIX) + r"(\d+)-")
+# A run's folder holds a lock file, locked (flock) by the run's process from before the folder
+# has its name until the process ends, however it ends: a folder whose lock can be taken is
+# abandoned. Its name carries this machine's name and the process's id, for whoever reads it:
+# the pid alone says nothing where the temp folder is shared (cluster scratch, containers with
+# their own pid numbering).
+LOCK_NAME = "classfreq-run.lock"
+_NEW_PREFIX = ".classfreq-jvm-new-"  # a folder not yet locked: no run removes it
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", os.uname().nodename) or "localhost"
+
+
+def _locked_folder() -> tuple[str, BinaryIO]:
+    """A new folder for the run, and its lock file, open and locked: made under a name that no run
+    removes, locked, then renamed (so that no run sees it unlocked)."""
+    temp = tempfile.gettempdir()
+    new = tempfile.mkdtemp(prefix=_NEW_PREFIX, dir=temp)
+    lock = open(os.path.join(new, LOCK_NAME), "wb")  # noqa: SIM115 (open while the run lives)
     try:
-        names = os.listdir(tempfile.gettempdir())
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # a file system without locks: no run can lock the folder, and none removes it
+    folder = os.path.join(temp, f"{FAST_END_PREFIX}{_host()}_{os.getpid()}_{os.path.basename(new)[len(_NEW_PREFIX):]}")
+    os.rename(new, folder)
+    return folder, lock
+
+
+def _remove_abandoned_folders() -> None:
+    """Folders of this machine's runs whose Python process was killed (no exit handler ran: the JVM
+    then ended in order and removed its own files; the folder remains). Only this machine's: on a
+    shared temp folder, another machine's lock may not be seen here (NFS without lock service)."""
+    temp = tempfile.gettempdir()
+    ours = re.compile(re.escape(f"{FAST_END_PREFIX}{_host()}_") + r"\d+_\w+")
+    try:
+        names = os.listdir(temp)
     except OSError:
         return
     for name in names:
-        m = pattern.match(name)
-        if m and not _alive(int(m.group(1))):
-            shutil.rmtree(os.path.join(tempfile.gettempdir(), name), ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+        if not ours.fullmatch(name):
+            continue
+        folder = os.path.join(temp, name)
+        try:
+            with open(os.path.join(folder, LOCK_NAME), "rb") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # locked by a live run, no lock file (being removed), or no locks here
+            continue

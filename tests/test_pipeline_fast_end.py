@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from classfreq.pipelines.phases import STOP_AT_ENV, STOP_FILE_ENV
-from classfreq.pipelines.spark_session import FAST_END_PREFIX, FastEnd
+from classfreq.pipelines.spark_session import FAST_END_PREFIX, LOCK_NAME, FastEnd, _host
 
 CAPTIONS = ["a goldfish in a glass bowl", "a tabby cat asleep on a sofa", "nothing to count here"]
 
@@ -151,23 +151,74 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
     assert FastEnd.make("local[*]", {}, "") is None
 
     (conf / "spark-defaults.conf").write_text("spark.executor.memory 2g\n")
-    # a folder left by a killed run (its process is gone) is removed; a live process's stays
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    (tmp_path / "tmp" / f"{FAST_END_PREFIX}{dead.pid}-abc").mkdir()
-    (tmp_path / "tmp" / f"{FAST_END_PREFIX}1-live").mkdir()
     fast = FastEnd.make("local[*]", {}, "")
     assert fast is not None
     try:
         assert os.path.dirname(fast.folder) == str(tmp_path / "tmp")
-        assert os.path.basename(fast.folder).startswith(f"{FAST_END_PREFIX}{os.getpid()}-")
+        assert os.path.basename(fast.folder).startswith(f"{FAST_END_PREFIX}{_host()}_{os.getpid()}_")
         assert f"-Djava.io.tmpdir={fast.folder}" in fast.java_options()
         assert "-XX:-UsePerfData" in fast.java_options()
-        assert sorted(os.listdir(tmp_path / "tmp")) == sorted([f"{FAST_END_PREFIX}1-live",
-                                                               os.path.basename(fast.folder)])
+        assert os.listdir(tmp_path / "tmp") == [os.path.basename(fast.folder)]
+        again = FastEnd.make("local[*]", {}, "")  # a second run here: the first's folder is locked, and stays
+        again.remove_folder()
+        assert os.listdir(tmp_path / "tmp") == [os.path.basename(fast.folder)]
     finally:
         fast.remove_folder()
-    assert os.listdir(tmp_path / "tmp") == [f"{FAST_END_PREFIX}1-live"]
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_only_this_machines_unlocked_folders_are_removed_as_abandoned(tmp_path, monkeypatch):
+    """A shared temp folder: the pid in a folder's name may be another machine's or another pid
+    namespace's, dead here and alive there. A folder whose lock a live process holds stays, whatever
+    its name's pid; one whose lock is free (its process was killed) is removed; another machine's
+    folder is not this run's to judge; one without a lock file stays."""
+    for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
+                 "JDK_JAVA_OPTIONS", "SPARK_CONF_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path))  # no spark-defaults.conf
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    names = {kind: f"{FAST_END_PREFIX}{host}_{dead.pid}_{kind}" for kind, host in
+             [("held", _host()), ("free", _host()), ("nolock", _host()), ("other", "another-machine")]}
+    for kind, name in names.items():
+        (temp / name).mkdir()
+        (temp / name / "blockmgr-1").mkdir()
+        if kind != "nolock":
+            (temp / name / LOCK_NAME).write_bytes(b"")
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'rb'); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
+                               str(temp / names["held"] / LOCK_NAME)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        fast = FastEnd.make("local[*]", {}, "")
+        fast.remove_folder()
+        assert sorted(os.listdir(temp)) == sorted(names[k] for k in ("held", "nolock", "other"))
+        assert (temp / names["held"] / "blockmgr-1").is_dir()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    FastEnd.make("local[*]", {}, "").remove_folder()  # the holder is gone: its folder is abandoned now
+    assert sorted(os.listdir(temp)) == sorted(names[k] for k in ("nolock", "other"))
+
+
+def test_a_stopped_sessions_jvm_is_not_started_again_nor_ended_fast(tmp_path):
+    """After spark.stop() pyspark keeps the JVM (its gateway), and the next getOrCreate runs in it:
+    that run does not start a JVM, so it neither gets a fast end nor kills the JVM at exit."""
+    code = ("from classfreq.pipelines import spark_session as s\n"
+            "spark = s.get_spark('local[1]', shuffle_partitions=1)\n"
+            "first = s._Start('local[1]', 'x', 1, None, False)\n"
+            "spark.stop()\n"
+            "second = s._Start('local[1]', 'x', 1, None, False)\n"
+            "print(first.fast_end is None, s._starts_jvm(), second.fast_end is None, second.archive is None)\n")
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # with a context running, and with only its JVM left, no new JVM is started
+    assert done.stdout.split() == ["True", "False", "True", "True"]
 
 
 # The early session start (early_start, CLASSFREQ_EARLY_SESSION=on): `classfreq count` on plainly
