@@ -174,28 +174,44 @@ def read_and_count(job: Job) -> tuple[Read, pd.DataFrame, pd.DataFrame | None]:
     are decoded once, by Spark, while counting. When that Spark job fails, the input is read again
     with ``ReadOptions.check_pages`` (every page of the columns read decoded on the driver first),
     the files whose pages do not decode become ``files_failed`` rows, and the rest is counted again
-    from scratch; when no file is found at fault, the Spark job's error stands."""
+    from scratch; when no file is found at fault, or the page check fails itself, the Spark job's
+    error stands. Errors of other kinds (ours, in Python) are raised as they are."""
     files = job.files
     if files is None:
         with job.phases("listing"):
             files = expand_inputs(job.spark, list(job.config.inputs))
-    optimistic = None
+    found: list[ReadResult] = []  # the optimistic read's files, also where it failed before its Read
     try:
         with warnings.catch_warnings():  # pyspark repeats the JVM's stack trace as a warning
             warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
-            optimistic = read_step(job, files)
+            optimistic = read_step(job, files, found=found)
             return optimistic, *count_step(job, optimistic)
     except UserError:
         raise
     except Exception as exc:
-        if not is_columnar(files, job.config.format):
+        if not is_columnar(files, job.config.format) or not _spark_job_failed(exc):
             raise
         print(f"[classfreq count] the Spark job failed ({_first_line(exc)}); decoding the pages of every "
               "Parquet file to find the unreadable ones, then counting the others again", file=sys.stderr, flush=True)
-        read = read_step(job, files, check_pages=True)
-        if len(read.result.failed) <= len(optimistic.result.failed if optimistic else []):
+        try:
+            read = read_step(job, files, check_pages=True)
+        except Exception as check_exc:
+            if hasattr(exc, "add_note"):  # Python 3.11+ (the page check's error is this error's context anyway)
+                exc.add_note(f"classfreq: the page check run after this failure failed too: "
+                             f"{type(check_exc).__name__}: {_first_line(check_exc)}")
+            raise exc  # noqa: B904 (the Spark job's error stands, the page check's attached as its context)
+        already = {f for result in found for f, _ in result.failed}
+        if not {f for f, _ in read.result.failed} - already:
             raise  # no file found at fault
         return read, *count_step(job, read)
+
+
+def _spark_job_failed(exc: Exception) -> bool:
+    """A failure in Spark (the JVM's error, as py4j or pyspark hand it over), not a bug on the driver."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    return isinstance(exc, (Py4JJavaError, CapturedException))
 
 
 def _first_line(exc: Exception) -> str:
@@ -204,17 +220,20 @@ def _first_line(exc: Exception) -> str:
     return found.split("SparkException: ", 1)[-1][:300]
 
 
-def read_step(job: Job, files: list[str], check_pages: bool = False) -> Read:
+def read_step(job: Job, files: list[str], check_pages: bool = False, found: list[ReadResult] | None = None) -> Read:
     """The input files' documents, sampled, deduplicated and repartitioned as asked (lazily; with
-    ``check_pages``, Parquet pages decoded first, timed as the phase "checking pages")."""
+    ``check_pages``, Parquet pages decoded first, timed as the phase "checking pages"). The files'
+    ReadResult is also appended to ``found`` (before --dedup counts, a Spark job that may fail)."""
     with job.phases("checking pages" if check_pages else "reading"):
-        return _read(job, files, check_pages)
+        return _read(job, files, check_pages, found)
 
 
-def _read(job: Job, files: list[str], check_pages: bool) -> Read:
+def _read(job: Job, files: list[str], check_pages: bool, found: list[ReadResult] | None) -> Read:
     c = job.config
     options = replace(c.read_options(job.staging), check_pages=check_pages)
     result = read_documents(job.spark, files, c.format, options, c.doc_unit)
+    if found is not None:
+        found.append(result)
     if c.dedup == "url" and not result.reader.has_urls:
         raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
     docs = result.docs

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pipeline_support import assert_invariant, class_docs, count, spark_session, stats
+from pyspark.errors.exceptions.captured import CapturedException
 from test_pipeline import CAPTIONS, reference_class_docs
 
 from classfreq.pipelines.format_csv import UNCLOSED_QUOTE
@@ -272,3 +273,34 @@ def test_count_parquet_folder_with_a_corrupt_and_a_mixed_type_file_finishes(tmp_
     q = res.tables["quarantine"]
     assert sorted(q[q.n == 0].file.str.rsplit("/", n=1).str[-1]) == ["b.parquet", "c.parquet"]
     assert_invariant(res)
+
+
+def test_count_parquet_whose_page_check_fails_too_raises_the_spark_jobs_error(tmp_path):
+    """Spark cannot read a TIME column (the id), pyarrow can: the Spark job fails, and the page
+    check run after it fails again in Spark. The error raised is the first one, the page check's
+    attached (its note, and the context), not the page check's in its place."""
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    rows = laion_rows(100)
+    pq.write_table(rows.set_column(0, "SAMPLE_ID", rows.column(0).cast(pa.time64("ns"))), folder / "a.parquet")
+    with pytest.raises(CapturedException, match="TIME") as caught:
+        count(tmp_path, folder, "pq_time")
+    assert [n for n in getattr(caught.value, "__notes__", []) if "the page check run after this failure failed too"]
+    assert isinstance(caught.value.__context__, CapturedException) and caught.value.__context__ is not caught.value
+
+
+def test_count_parquet_bug_in_python_is_raised_without_checking_pages(tmp_path, monkeypatch, capsys):
+    """A driver-side Python error (a bug of ours, here injected where the count's Spark job has
+    finished) is no Spark job failure: no page check, the error as it is."""
+    from classfreq.pipelines import count_classes
+
+    def bug(staging):
+        raise TypeError("a bug of ours")
+
+    monkeypatch.setattr(count_classes, "_remove_staging", bug)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(100), folder / "a.parquet")
+    with pytest.raises(TypeError, match="a bug of ours"):
+        count(tmp_path, folder, "pq_bug")
+    assert "decoding the pages" not in capsys.readouterr().err
