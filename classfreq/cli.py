@@ -59,19 +59,31 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit_at_once(code: int) -> None:
     """Flush, run the exit handlers (the JVM's fast end among them), and end the process without
-    Python's finalization."""
-    _flush()
+    Python's finalization. Output that cannot be written (a full disk) ends it with status 120, as
+    Python's own exit would."""
+    error = _flush()
     atexit._run_exitfuncs()
-    _flush()
+    error = _flush() or error
+    if error is not None:
+        try:
+            print(f"classfreq: error: the output could not be written: {error}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+        code = 120
     os._exit(code)
 
 
-def _flush() -> None:
+def _flush() -> OSError | None:
+    """Flush stdout and stderr; the first error, but for a pipe whose reader left or a closed stream."""
+    error = None
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # closed, or a pipe whose reader left
+        except (BrokenPipeError, ValueError):  # a pipe whose reader left (`| head`), or closed
             pass
+        except OSError as exc:
+            error = error or exc
+    return error
 
 
 def _main(argv: list[str]) -> int:

@@ -280,3 +280,29 @@ def test_what_is_not_plainly_local_takes_the_usual_path(tmp_path, monkeypatch, a
         monkeypatch.setenv(name, value)
     assert early_start.start_count_session([a.format(dir=tmp_path, file=f) for a in args]) is False
     assert spark_session._BACKGROUND is None
+
+
+@pytest.mark.parametrize("stdout, code", [("/dev/full", 120), ("left pipe", 0)])
+def test_output_that_cannot_be_written_fails_the_run_a_left_pipe_does_not(tmp_path, stdout, code):
+    """`classfreq count` ends its process itself (cli._exit_at_once): its output to a full disk
+    (/dev/full) ends it with Python's status for that, 120, and one sentence; a pipe whose reader
+    left (`| head`) is no error. Either way the exit handlers ran: the JVM's folder is gone."""
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp")}
+    env.pop("PYTHONUNBUFFERED", None)  # output to a file or pipe is buffered: the exit's flush writes it
+    (tmp_path / "tmp").mkdir()
+    if stdout == "/dev/full":
+        out = open("/dev/full", "w")  # noqa: SIM115
+    else:
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        out = os.fdopen(write_end, "w")
+    with out:
+        done = subprocess.run([sys.executable, "-m", "classfreq.cli", "count",
+                               *_argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS))],
+                              env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=600)
+    assert done.returncode == code, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    if code:
+        assert done.stderr.strip().splitlines()[-1] == ("classfreq: error: the output could not be written: "
+                                                        "[Errno 28] No space left on device")
+    assert os.listdir(tmp_path / "tmp") == []
