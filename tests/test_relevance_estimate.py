@@ -9,6 +9,7 @@ import pytest
 
 from classfreq.relevance.estimate import (
     SMALL_N,
+    Z95,
     JudgeErrors,
     calibrated_share,
     class_bias_var,
@@ -103,6 +104,52 @@ def test_small_n_interval_without_bias_is_the_binomial_quantiles():
     assert low < census_like[0] < 0.3 < census_like[1] < high
     spread = small_n_interval(np.linspace(0.05, 0.55, 20), 0.0, 2000)
     assert spread[1] - spread[0] > census_like[1] - census_like[0]
+
+
+def _equal_p_interval_by_quad(p0, n, tau, docs):
+    """small_n_interval's model computed independently for n judged documents all of probability
+    p0: the class bias b ~ N(0, tau^2) integrated by adaptive quadrature (broken where p0 + b is
+    clipped and where the unjudged count's normal steps over the share), the judged count
+    binomial(n, q), the unjudged count normal around rest q with sd sqrt(rest q(1 - q)) widened by
+    t(n - 1) / z (the p do not differ, so no sampling part); quantiles by Brent's method."""
+    from scipy import integrate, optimize, special, stats
+
+    rest, counts = docs - n, np.arange(n + 1)
+    widen = float(stats.t.ppf(0.975, n - 1)) / float(stats.norm.ppf(0.975))
+
+    def cdf(share):
+        def given(b):
+            q = min(max(p0 + b, 0.0), 1.0)
+            sd = max((rest * q * (1 - q)) ** 0.5 * widen, 1e-9)
+            inside = special.ndtr((share * docs - counts - rest * q) / sd)
+            return float(stats.binom.pmf(counts, n, q) @ inside) * stats.norm.pdf(b, 0, tau)
+
+        breaks = [b for b in (-p0, 1 - p0, share - p0) if -8 * tau < b < 8 * tau]
+        return integrate.quad(given, -8 * tau, 8 * tau, points=breaks, limit=200)[0]
+
+    def quantile(level):
+        if cdf(0.0) >= level:
+            return 0.0
+        return float(optimize.brentq(lambda s: cdf(s) - level, 0.0, 1.0, xtol=1e-7))
+
+    return quantile(0.025), quantile(0.975)
+
+
+@pytest.mark.parametrize("p0,n,tau,docs", [(0.5, 49, 0.2, 10 ** 6), (0.5, 20, 0.1, 10 ** 5), (0.15, 30, 0.25, 10 ** 5)])
+def test_small_n_interval_takes_the_class_bias_quantiles_not_a_quadrature_node(p0, n, tau, docs):
+    """Judged documents of equal p in a large class: the share is p0 + b up to a little noise, so the
+    interval is p0 ± 1.96 tau (clipped at 0). Gauss–Hermite nodes put the 97.5% quantile of b on
+    the node at 2.24 sd (0.9744 of the mass up to the one at 1.59 sd): ±2.24 tau. Within a grid step
+    of b (0.03 tau) of an adaptive-quadrature computation of the same mixture."""
+    low, high = small_n_interval(np.full(n, p0), tau ** 2, docs)
+    ref_low, ref_high = _equal_p_interval_by_quad(p0, n, tau, docs)
+    step = 0.03 * tau
+    assert abs(low - ref_low) <= step and abs(high - ref_high) <= step, (low, high, ref_low, ref_high)
+    assert high - p0 == pytest.approx(Z95 * tau, abs=step)
+    if p0 > Z95 * tau:
+        assert p0 - low == pytest.approx(Z95 * tau, abs=step)
+    else:
+        assert low == ref_low == 0.0
 
 
 def _labelled(tau, sizes, seed, slope=1.0, a=2.0):
