@@ -30,7 +30,7 @@ from pyspark.sql.types import ArrayType, BinaryType, StringType
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, DOC_DDL, EXAMPLE_CHARS
 from classfreq.pipelines.input_files import is_local
-from classfreq.pipelines.reader import Documents, Reader, ReadOptions
+from classfreq.pipelines.reader import Documents, Reader, ReadOptions, parquet_columns
 from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT, NON_STRING
 
 
@@ -67,13 +67,6 @@ class ParquetReader(Reader):
         text = _pick(raw.columns, options.text_column, self.layout.text)
         is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
         return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed)
-
-
-def parquet_columns(spark, files: list[str]) -> list[str]:
-    """The input's column names: the first file's footer (pyarrow) when it is local, else Spark's schema."""
-    if is_local(files[0]):
-        return pq.read_schema(files[0]).names
-    return spark.read.parquet(*files).columns
 
 
 def inspect_files(files: list[str], options: ReadOptions, layout: ParquetLayout) -> tuple[list[str], list[tuple[str, str]]]:

@@ -74,9 +74,14 @@ class Probe:
     @cached_property
     def columns(self) -> list[str]:
         """Column names of a Parquet file (from its footer, without Spark, when it is local)."""
-        if is_local(self.path):
-            return pq.read_schema(self.path).names
-        return self.spark.read.parquet(to_spark_path(self.path)).columns
+        return parquet_columns(self.spark, [to_spark_path(self.path)])
+
+
+def parquet_columns(spark, files: list[str]) -> list[str]:
+    """Column names of Parquet input: the first file's footer (pyarrow) when it is local, else Spark's schema."""
+    if is_local(files[0]):
+        return pq.read_schema(files[0]).names
+    return spark.read.parquet(*files).columns
 
 
 class Reader:
