@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 import shutil  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from dataclasses import dataclass, field, replace  # noqa: E402
 from datetime import datetime  # noqa: E402
 from functools import partial  # noqa: E402
@@ -66,7 +67,7 @@ from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
 from classfreq.pipelines.readers import ReadResult, is_columnar, read_documents  # noqa: E402
 from classfreq.pipelines.relevance_stage import judge_tables  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
-from classfreq.pipelines.spark_session import SMALL_INPUT_BYTES, get_spark  # noqa: E402
+from classfreq.pipelines.spark_session import SMALL_INPUT_BYTES, get_spark, spark_logs_off  # noqa: E402
 from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
 from classfreq.queries import warehouse as wh  # noqa: E402
 from classfreq.queries.labelsets import ensure_labelset_tables  # noqa: E402
@@ -181,15 +182,17 @@ def read_and_count(job: Job) -> tuple[Read, pd.DataFrame, pd.DataFrame | None]:
         with job.phases("listing"):
             files = expand_inputs(job.spark, list(job.config.inputs))
     found: list[ReadResult] = []  # the optimistic read's files, also where it failed before its Read
+    columnar = is_columnar(files, job.config.format)
     try:
-        with warnings.catch_warnings():  # pyspark repeats the JVM's stack trace as a warning
+        with warnings.catch_warnings(), spark_logs_off(job.spark) if columnar else nullcontext():
+            # pyspark repeats the JVM's stack trace as a warning
             warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
             optimistic = read_step(job, files, found=found)
             return optimistic, *count_step(job, optimistic)
     except UserError:
         raise
     except Exception as exc:
-        if not is_columnar(files, job.config.format) or not _spark_job_failed(exc):
+        if not columnar or not _spark_job_failed(exc):
             raise
         print(f"[classfreq count] the Spark job failed ({_first_line(exc)}); decoding the pages of every "
               "Parquet file to find the unreadable ones, then counting the others again", file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@ local[*] (embedded Spark, no cluster needed)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import os
 import re
@@ -223,6 +224,21 @@ def _starts_jvm() -> bool:
 
     # after spark.stop() the gateway stays, and the next getOrCreate starts its context in that JVM
     return SparkContext._active_spark_context is None and SparkContext._gateway is None
+
+
+@contextlib.contextmanager
+def spark_logs_off(spark):
+    """Spark's own log lines off within the block, its level restored after: where a failing task
+    is expected and handled (a corrupt Parquet file found by the optimistic read), its ERROR lines
+    and Java stack trace (about 90 lines) would only bury the one sentence the run prints."""
+    sc = spark.sparkContext
+    before = sc._jvm.org.apache.logging.log4j.LogManager.getRootLogger().getLevel().toString()
+    sc.setLogLevel("OFF")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # a JVM that died: the block's own error is the one to see
+            sc.setLogLevel(before)
 
 
 def launched_by_spark_submit() -> bool:

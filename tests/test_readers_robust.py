@@ -215,7 +215,7 @@ def test_count_csv_of_real_captions_with_quoted_newlines_matches_the_reference(s
 
 
 @pytest.mark.parametrize("column", ["SAMPLE_ID", "TEXT"])
-def test_count_parquet_with_a_corrupt_column_fails_one_file_and_recounts_the_rest(tmp_path, column):
+def test_count_parquet_with_a_corrupt_column_fails_one_file_and_recounts_the_rest(tmp_path, column, capfd):
     """The read is optimistic (no page decoded before Spark counts); the Spark job fails on the
     corrupt file, the pages are checked, and the rest is counted again, exactly."""
     folder = tmp_path / "pq"
@@ -231,6 +231,9 @@ def test_count_parquet_with_a_corrupt_column_fails_one_file_and_recounts_the_res
     assert q.example.iloc[0].startswith("unreadable Parquet file")
     assert "checking pages" in res.timings
     assert_invariant(res)
+    err = capfd.readouterr().err  # one sentence, not Spark's ERROR lines and Java stack trace
+    assert "the Spark job failed" in err and "b.parquet" in err
+    assert "Exception in task" not in err and "\tat org.apache" not in err
 
 
 def test_count_parquet_folder_whose_id_columns_disagree_fails_the_odd_file(tmp_path):
