@@ -30,3 +30,17 @@ def test_a_share_of_classes_trains_on_fewer_whole_classes():
     assert n_classes == 5 * 8 and n_pairs == 4 * n_classes   # 8 of each fold's 32 training classes, whole
     kept = kept_classes(np.arange(32), 0.25, np.random.default_rng(0))
     assert len(kept) == 8 and len(set(kept.tolist())) == 8
+
+
+def test_learning_curve_command_on_real_labels(shared, tmp_path, capsys):
+    from classfreq.cli import main
+
+    lines = (shared / "relevance" / "imagenet1k_dev_labels.jsonl").read_text(encoding="utf-8").splitlines()
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(lines[:240]) + "\n", encoding="utf-8")     # a slice keeps the test quick
+    assert main(["relevance", "evaluate", "--labels", str(labels), "--learning-curve"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("| full", "| fast"))]
+    assert [r.split(" | ")[1] for r in rows] == ["25%", "50%", "75%", "100%"] * 2
+    for row in rows:
+        accuracy = float(row.split(" | ")[3].split(" ")[0])
+        assert 0.5 < accuracy <= 1.0
