@@ -24,6 +24,8 @@ class TrainConfig(Config):
 class EvaluateConfig(Config):
     labels: str = option(required=True, help="labelled pairs (JSONL, the shared file's format)")
     labelset: str = option("imagenet1k", help="label set the labels' class indexes refer to")
+    learning_curve: bool = option(False, help="instead, grouped-CV accuracy of the full and fast judges trained "
+                                              "on 25-100%% of each training fold's classes (5 fold seeds)")
 
 
 @dataclass
@@ -76,10 +78,11 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from classfreq.relevance.report import evaluation_report
+    from classfreq.relevance.report import evaluation_report, learning_curve_report
 
     config = from_args(EvaluateConfig, args)
-    print(evaluation_report(Path(config.labels), config.labelset))
+    report = learning_curve_report if config.learning_curve else evaluation_report
+    print(report(Path(config.labels), config.labelset))
     return 0
 
 

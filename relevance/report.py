@@ -39,12 +39,27 @@ def judged_rows(pairs: LabelledPairs, blocks: dict[str, np.ndarray]) -> dict[str
     return {**rows, **shipped}
 
 
-def evaluation_report(labels: Path, labelset_name: str) -> str:
+def labelled_features(labels: Path, labelset_name: str) -> tuple[LabelledPairs, dict[str, np.ndarray]]:
+    """The labelled pairs and every feature block of them, computed once."""
     from classfreq.synsets import load_labelset
 
     pairs = read_labels(labels)
     labelset = load_labelset(labelset_name)
-    blocks = labelled_blocks(all_blocks_extractor(labelset, load_sense_table(labelset), Models()), pairs)
+    return pairs, labelled_blocks(all_blocks_extractor(labelset, load_sense_table(labelset), Models()), pairs)
+
+
+def learning_curve_report(labels: Path, labelset_name: str) -> str:
+    from classfreq.relevance.curve import FRACTIONS, SEEDS, format_curve_table, learning_curve
+
+    pairs, blocks = labelled_features(labels, labelset_name)
+    head = (f"{len(pairs)} decidable pairs of {len(set(pairs.class_indexes))} classes; 5-fold grouped CV, each "
+            f"training fold cut to a seeded share of its classes ({', '.join(f'{f:.0%}' for f in FRACTIONS)}); "
+            f"fold seeds {SEEDS[0]}-{SEEDS[-1]}.\n")
+    return head + format_curve_table(learning_curve(pairs, blocks))
+
+
+def evaluation_report(labels: Path, labelset_name: str) -> str:
+    pairs, blocks = labelled_features(labels, labelset_name)
     x_all = np.hstack([blocks[b] for b in BLOCKS])
     judged = judged_rows(pairs, blocks)
     results = evaluate_rows(pairs, x_all, feature_names(tuple(BLOCKS)), judged)
