@@ -203,11 +203,11 @@ def small_input_rows(captions: list, work: Path, before: str | None, log, repeat
     over ``repeat`` rounds, the runs interleaved (their order rotates each round, so that load
     from elsewhere falls on all of them alike), the plain-Python baseline, the ratio to --before
     when given, the counts check and the phase line of the median run. ``ablation``: also this
-    checkout with its early session start on (CLASSFREQ_EARLY_SESSION=on)."""
+    checkout with its early session start off (CLASSFREQ_EARLY_SESSION=off)."""
     rows = []
     runs = [("classfreq count", sys.executable, {})]
     if ablation:
-        runs.append(("classfreq count, early session on", sys.executable, {"CLASSFREQ_EARLY_SESSION": "on"}))
+        runs.append(("classfreq count, early session off", sys.executable, {"CLASSFREQ_EARLY_SESSION": "off"}))
     if before:
         runs.append(("classfreq count (--before)", before, {}))
     for n in sizes:
@@ -272,7 +272,7 @@ def main(argv=None) -> int:
     p.add_argument("--small-sizes", type=lambda t: tuple(int(x) for x in t.split(",")), default=SMALL_SIZES,
                    help="captions of the small-input runs, comma-separated (default 3,30000,100000)")
     p.add_argument("--early-ablation", action="store_true",
-                   help="small inputs: also this checkout with its early session start on")
+                   help="small inputs: also this checkout with its early session start off")
     p.add_argument("--plain-jsonl", help=argparse.SUPPRESS)  # the baseline process of the small-input table
     args = p.parse_args(argv)
     if args.plain_jsonl:

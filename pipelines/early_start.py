@@ -6,14 +6,12 @@ JVM's start waits on none of it. So, when the command line is plainly a local co
 a local master or none, no option this cheap reading could misread), the session starts in a
 background thread (``spark_session.start_in_background``) with the settings the run would give
 it, and the run's ``get_spark`` waits for it. Everything else (a glob, a folder, an URI, a
-cluster, --help) takes the usual path. Arguments are then checked in full as before; a run that
-fails there kills the JVM being started at exit.
+cluster, --help, spark-submit, whatever ``FastEnd`` excludes) takes the usual path. Arguments are
+then checked in full as before. The JVM's stdout and stderr are held (``_HeldOutput``) until the
+run asks for its session, after the last check: a run that fails a check prints its one sentence
+alone, and the JVM being started is killed at exit with its folder.
 
-Off unless ``CLASSFREQ_EARLY_SESSION=on``: a bad argument that only the full check finds (a path
-under a file, ``--partitions -3``, a held warehouse) then comes after the JVM's first lines on
-stderr (its warnings, or spark-submit's complaint when Java is missing) instead of alone, and the
-README promises one sentence. Measured: 3 captions in 6.0 s with it against 6.7 s without (medians
-of eight interleaved rounds, README).
+On unless ``CLASSFREQ_EARLY_SESSION=off``. Measured: see README ("Counting on small inputs").
 
 This module imports only the standard library and ``spark_session`` (itself import-light).
 """
@@ -41,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def start_count_session(args: list[str]) -> bool:
     """Start the session of ``classfreq count ARGS`` in the background, when it is plainly local.
     Returns whether it started."""
-    if os.environ.get(EARLY_ENV) != "on" or spark_session.launched_by_spark_submit():
+    if os.environ.get(EARLY_ENV) == "off" or spark_session.launched_by_spark_submit():
         return False
     if any(a in ("-h", "--help") or _abbreviates_a_flag(a) for a in args):
         return False

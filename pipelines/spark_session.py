@@ -62,11 +62,13 @@ def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuf
 
 def start_in_background(master: str | None, shuffle_partitions: int, small_input: bool) -> bool:
     """Start a local run's session in a thread, so that its JVM starts while this process imports
-    and prepares the rest; the next ``get_spark`` waits for it. Only where the JVM is this
+    and checks the run's arguments; the next ``get_spark`` waits for it. Only where the JVM is this
     process's to end (``FastEnd``): a process that exits before then (a bad argument found
-    later) kills it, before the JVM did anything. Returns whether it started."""
+    later) kills it. Until ``get_spark`` the JVM's output is held (``_HeldOutput``): a bad
+    argument's sentence comes alone. Returns whether it started."""
     global _BACKGROUND
     start = _Start(master, "classfreq-count", shuffle_partitions, None, small_input)
+    start.output = _HeldOutput()
     if start.fast_end is None:
         start.abandon()
         return False
@@ -110,6 +112,7 @@ class _Start:
             settings["spark.driver.extraJavaOptions"] = java_options
         self.settings = settings
         self.thread: threading.Thread | None = None
+        self.output: _HeldOutput | None = None  # a background start's: the JVM's output held
         self.spark = None
         self.error: BaseException | None = None
 
@@ -122,6 +125,8 @@ class _Start:
         for key, value in self.settings.items():
             builder = builder.config(key, value)
         try:
+            if self.output is not None:
+                self.output.launch(self.master, self.app_name, self.settings)
             spark = builder.getOrCreate()
         except BaseException:
             self.abandon()
@@ -141,7 +146,9 @@ class _Start:
             self.error = exc
 
     def result(self, master: str | None, shuffle_partitions: int):
-        """The session started in the background, once it runs (its error, if it failed)."""
+        """The session started in the background, once it runs (its error, if it failed). The
+        run's arguments are checked by now: the JVM's output, held so far, goes out."""
+        self.output.release()
         self.thread.join()
         if self.error is not None:
             raise self.error
@@ -169,6 +176,64 @@ class _Start:
                 pass
         self.thread.join(timeout=10)
         self.abandon()
+
+
+class _HeldOutput:
+    """The stdout and stderr of a JVM started before the run's arguments are all checked: read
+    from two pipes by two threads and held in memory until ``release`` writes them out (and, from
+    then on, what comes as it comes), or never written, when the process exits before (a bad
+    argument: its sentence alone, exit 2)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.held: list[tuple[int, bytes]] | None = []
+
+    def launch(self, master: str | None, app_name: str, settings: dict) -> None:
+        """Start the JVM as getOrCreate would (pyspark's launch, the same settings), its output
+        into the pipes; getOrCreate then finds its gateway."""
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
+
+        conf = SparkConf().setAppName(app_name).setAll(settings.items())
+        if master:
+            conf.setMaster(master)
+        ends = [os.pipe(), os.pipe()]
+        for (read, _), fd in zip(ends, (1, 2)):
+            threading.Thread(target=self._pump, args=(read, fd), name=f"classfreq-jvm-output-{fd}", daemon=True).start()
+        try:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": ends[0][1], "stderr": ends[1][1]})
+        finally:
+            for _, write in ends:  # the JVM holds its own copies
+                os.close(write)
+        SparkContext._ensure_initialized(gateway=gateway)
+
+    def _pump(self, read: int, fd: int) -> None:
+        with open(read, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 16):
+                with self.lock:
+                    if self.held is not None:
+                        self.held.append((fd, chunk))
+                        continue
+                _write(fd, chunk)
+
+    def release(self) -> None:
+        with self.lock:
+            if self.held is None:
+                return
+            for stream in (sys.stdout, sys.stderr):  # this process's lines so far come first
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            for fd, chunk in self.held:
+                _write(fd, chunk)
+            self.held = None
+
+
+def _write(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd``; a pipe whose reader left, or a full disk, loses it (the run's own
+    output reports that)."""
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[os.write(fd, data):]
 
 
 def _processes_with(text: str) -> list[int]:

@@ -221,14 +221,15 @@ def test_a_stopped_sessions_jvm_is_not_started_again_nor_ended_fast(tmp_path):
     assert done.stdout.split() == ["True", "False", "True", "True"]
 
 
-# The early session start (early_start, CLASSFREQ_EARLY_SESSION=on): `classfreq count` on plainly
-# local files starts its session in a background thread before the CLI has imported the rest.
+# The early session start (early_start, on unless CLASSFREQ_EARLY_SESSION=off): `classfreq count` on
+# plainly local files starts its session in a background thread before the CLI has imported the
+# rest, the JVM's output held until the run's arguments are all checked.
 
 def test_the_session_starts_before_the_run_prepares_and_is_the_one_it_uses(tmp_path):
     """Stopped at the run's first checkpoint (the label set, before the run's own session phase):
     the JVM already runs; let go, the run ends as usual with its counts, its JVM and folder gone."""
     jvms, rc, out, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
-                                        {"CLASSFREQ_EARLY_SESSION": "on"}, stop_at="labelset")
+                                        {"CLASSFREQ_EARLY_SESSION": ""}, stop_at="labelset")
     assert jvms, "no JVM was starting when the run began preparing"
     assert rc == 0 and "Traceback" not in err, err[-3000:]
     assert "3 documents read, 2 matched" in out
@@ -236,27 +237,48 @@ def test_the_session_starts_before_the_run_prepares_and_is_the_one_it_uses(tmp_p
     assert os.listdir(tmp_path / "tmp") == []
 
 
-def test_by_default_the_session_starts_in_the_run(tmp_path):
+def test_turned_off_the_session_starts_in_the_run(tmp_path):
     jvms, rc, _, err = _count_process(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS)),
-                                      {"CLASSFREQ_EARLY_SESSION": ""}, stop_at="labelset")
+                                      {"CLASSFREQ_EARLY_SESSION": "off"}, stop_at="labelset")
     assert jvms == [] and rc == 0, err[-3000:]
 
 
-def test_a_bad_argument_found_later_ends_the_early_jvm(tmp_path):
-    """--partitions -3 passes the cheap reading and fails the full check: one sentence, exit 2,
-    and the JVM that had started is gone with its folder."""
-    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp"),
-           "CLASSFREQ_EARLY_SESSION": "on"}
-    (tmp_path / "tmp").mkdir()
-    done = subprocess.run([sys.executable, "-m", "classfreq.cli", "count",
-                           *_argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS), "--partitions", "-3")],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == "classfreq count: error: --partitions must be 0 or more, got -3"
-    assert "Traceback" not in done.stderr
+def _count(tmp_path: Path, argv: list[str], env: dict) -> subprocess.CompletedProcess:
+    (tmp_path / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CLASSFREQ_JVM_ARCHIVE": "off", "TMPDIR": str(tmp_path / "tmp"), **env}
+    return subprocess.run([sys.executable, "-m", "classfreq.cli", "count", *argv], env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.parametrize("bad", [["--partitions", "-3"], ["--labelset", "no-such-label-set"]])
+def test_a_bad_argument_found_later_is_one_sentence_and_ends_the_early_jvm(tmp_path, bad):
+    """A bad argument that passes the cheap reading and fails the full check (or the label set's
+    load, the last check before the session): the JVM was started and, with its lines held, is
+    gone with its folder; stderr is the one sentence, exit 2."""
+    done = _count(tmp_path, _argv(tmp_path, _jsonl(tmp_path / "c.jsonl", CAPTIONS), *bad), {})
+    assert done.returncode == 2, done.stderr[-3000:]
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("classfreq count: error: "), done.stderr[-3000:]
+    if bad[0] == "--partitions":
+        assert err[0] == "classfreq count: error: --partitions must be 0 or more, got -3"
     time.sleep(0.5)
     assert not _jvms_with(str(tmp_path / "tmp"))
     assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_a_jvm_that_cannot_start_says_so_after_the_checks_as_without_the_early_start(tmp_path):
+    """Java missing and every argument good: the launcher's complaint, held while the arguments were
+    checked, is written out when the run asks for its session, as in a run that starts it there."""
+    f = _jsonl(tmp_path / "c.jsonl", CAPTIONS)
+    runs = {mode: _count(tmp_path / mode, _argv(tmp_path / mode, f), {"CLASSFREQ_EARLY_SESSION": mode,
+                                                                      "JAVA_HOME": str(tmp_path / "no-java")})
+            for mode in ("on", "off")}
+    for done in runs.values():
+        assert done.returncode != 0
+        assert f"{tmp_path / 'no-java'}/bin/java" in done.stderr, done.stderr[-3000:]
+        assert "JAVA_GATEWAY_EXITED" in done.stderr
+    complaint = [ln for ln in runs["off"].stderr.splitlines() if "no-java" in ln]
+    assert [ln for ln in runs["on"].stderr.splitlines() if "no-java" in ln] == complaint
 
 
 @pytest.mark.parametrize("args, env", [
@@ -269,7 +291,6 @@ def test_a_bad_argument_found_later_ends_the_early_jvm(tmp_path):
     (["--input", "{file}", "--shuffle-partitions", "0"], {}),
     (["--input", "{file}", "--help"], {}),
     (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": "off"}),
-    (["--input", "{file}"], {"CLASSFREQ_EARLY_SESSION": ""}),  # off by default
     (["--input", "{file}"], {"PYSPARK_GATEWAY_PORT": "1"}),  # under spark-submit
 ])
 def test_what_is_not_plainly_local_takes_the_usual_path(tmp_path, monkeypatch, args, env):
