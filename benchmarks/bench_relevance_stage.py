@@ -13,6 +13,10 @@ checkout against another one (its .venv runs the same script), alternating in ro
 both give every pair the same p_relevant:
 
     .venv/bin/python benchmarks/bench_relevance_stage.py --cold ../main-at-base --pairs 7000 --rounds 3
+
+`--demo-count` with `--cold` times instead `make demo`'s count step (the four caption sources, the
+fast judge's stage in each, one Spark session) in each checkout, into a scratch warehouse, and
+asserts that both give the same p_relevant to every judged match.
 """
 from __future__ import annotations
 
@@ -77,11 +81,39 @@ def cold_once(args) -> None:
     print(json.dumps({"cold": cold, "warm": warm}))
 
 
+def demo_count_once(args) -> None:
+    """make demo's count step into a scratch warehouse: prints JSON with its wall time and the stage's
+    seconds per source, saves the judged matches' p_relevant."""
+    import contextlib
+    import io
+    import re
+
+    from classfreq.queries.warehouse import connect
+    from classfreq.reports.demo import _labelset_in_warehouse, count_captions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out, warehouse = Path(tmp) / "out", Path(tmp) / "wh.duckdb"
+        out.mkdir()
+        name = _labelset_in_warehouse(warehouse, "imagenet1k").name
+        printed = io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(printed):
+            count_captions(Path(args.shared), out, warehouse, name, relevance_judge=args.judge)
+        seconds = time.perf_counter() - start
+        stage = [float(s) for s in re.findall(r"pairs judged in ([0-9.]+)s", printed.getvalue())]
+        con = connect(warehouse)
+        rows = con.execute("SELECT class_index, doc_id, form, p_relevant FROM doc_matches WHERE p_relevant "
+                           "IS NOT NULL ORDER BY ALL").fetchall()
+        con.close()
+    np.save(args.save, np.array([r[3] for r in rows]))
+    print(json.dumps({"cold": seconds, "warm": sum(stage), "stage": stage, "pairs": len(rows)}))
+
+
 def cold_compare(args) -> None:
     here = Path(__file__).resolve().parents[1]
     checkouts = {"this": here, "baseline": Path(args.cold).resolve()}
-    print(f"{args.pairs} pairs, judge {args.judge}, Spark {args.master}; "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    what = "make demo's count step" if args.demo_count else f"{args.pairs} pairs"
+    print(f"{what}, judge {args.judge}, Spark {args.master}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows, saved = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
@@ -90,8 +122,9 @@ def cold_compare(args) -> None:
                 load = os.getloadavg()[0]
                 out = Path(tmp) / f"{name}.npy"
                 cmd = [str(checkouts[name] / ".venv" / "bin" / "python"), str(Path(__file__).resolve()),
-                       "--cold-once", "--save", str(out), "--pairs", str(args.pairs), "--judge", args.judge,
-                       "--master", args.master, "--shared", str(Path(args.shared).resolve())]
+                       "--demo-count" if args.demo_count else "--cold-once", "--save", str(out),
+                       "--pairs", str(args.pairs), "--judge", args.judge, "--master", args.master,
+                       "--shared", str(Path(args.shared).resolve())]
                 done = subprocess.run(cmd, cwd=checkouts[name], capture_output=True, text=True)
                 if done.returncode:
                     sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
@@ -100,19 +133,22 @@ def cold_compare(args) -> None:
                 if name in saved:
                     assert np.array_equal(saved[name], p), f"{name}: p_relevant changed between rounds"
                 saved[name] = p
-                rows.append((r + 1, name, load, result["cold"], result["warm"]))
+                rows.append((r + 1, name, load, result["cold"], result["warm"], result.get("stage")))
         assert np.array_equal(saved["this"], saved["baseline"]), "p_relevant differs from the baseline"
-    print(f"p_relevant identical on all {len(saved['this'])} pairs\n")
-    print("| round | code | load (1 min) | first call, loads the judge (s) | second call (s) | difference (s) |")
+    print(f"p_relevant identical on all {len(saved['this'])} judged pairs\n")
+    if args.demo_count:
+        print("| round | code | load (1 min) | count step (s) | relevance stage, 4 sources (s) | per source (s) |")
+    else:
+        print("| round | code | load (1 min) | first call, loads the judge (s) | second call (s) | difference (s) |")
     print("|---|---|---|---|---|---|")
-    for r, name, load, cold, warm in rows:
-        print(f"| {r} | {name} | {load:.1f} | {cold:.1f} | {warm:.1f} | {cold - warm:.1f} |")
-    for name in checkouts:
-        cold = np.median([c for _, n, _, c, _ in rows if n == name])
-        print(f"median first call, {name}: {cold:.1f} s")
-    base = np.median([c for _, n, _, c, _ in rows if n == "baseline"])
-    this = np.median([c for _, n, _, c, _ in rows if n == "this"])
-    print(f"ratio this/baseline (median first call): {this / base:.2f}")
+    for r, name, load, cold, warm, stage in rows:
+        last = " / ".join(f"{s:.1f}" for s in stage) if stage else f"{cold - warm:.1f}"
+        print(f"| {r} | {name} | {load:.1f} | {cold:.1f} | {warm:.1f} | {last} |")
+    for column, label in ((3, "count step" if args.demo_count else "first call"),
+                          (4, "stage" if args.demo_count else "second call")):
+        median = {name: np.median([row[column] for row in rows if row[1] == name]) for name in checkouts}
+        print(f"median {label}: this {median['this']:.1f} s, baseline {median['baseline']:.1f} s, "
+              f"ratio {median['this'] / median['baseline']:.2f}")
 
 
 def main() -> None:
@@ -123,11 +159,14 @@ def main() -> None:
     parser.add_argument("--cold", metavar="BASELINE_CHECKOUT", help="time the judge-loading first call against this checkout")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--judge", default="fast", choices=["fast", "full"])
+    parser.add_argument("--demo-count", action="store_true", help="with --cold: time make demo's count step")
     parser.add_argument("--cold-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cold_once:
         return cold_once(args)
+    if args.demo_count and not args.cold:
+        return demo_count_once(args)
     if args.cold:
         return cold_compare(args)
     import torch
