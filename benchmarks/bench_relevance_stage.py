@@ -14,6 +14,10 @@ both give every pair the same p_relevant:
 
     .venv/bin/python benchmarks/bench_relevance_stage.py --cold ../main-at-base --pairs 7000 --rounds 3
 
+`--load` with `--cold` times instead what one Python worker spends loading the judge (fresh
+interpreter with the worker daemon's modules imported; CPU seconds, which other jobs move far less
+than wall seconds, and wall seconds), in each checkout, alternating.
+
 `--demo-count` with `--cold` times instead `make demo`'s count step (the four caption sources, the
 fast judge's stage in each, one Spark session) in each checkout, into a scratch warehouse, and
 asserts that both give the same p_relevant to every judged match.
@@ -81,6 +85,20 @@ def cold_once(args) -> None:
     print(json.dumps({"cold": cold, "warm": warm}))
 
 
+def load_once(args) -> None:
+    """A fresh interpreter as a forked Python worker: the daemon's imports, then the stage's
+    judge loaded and one pair scored; prints JSON with CPU and wall seconds, saves the p."""
+    import classfreq.pipelines.worker_daemon  # noqa: F401  (what every worker starts with)
+    from classfreq.pipelines.relevance_stage import _worker_judge
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    judge = _worker_judge("imagenet1k", args.judge, 1)
+    jaguar = int(judge.extractor.labelset.classes.class_index[judge.extractor.labelset.classes.name == "jaguar"].iloc[0])
+    p = judge.score(["a jaguar resting on a branch"], [jaguar], ["jaguar"])
+    np.save(args.save, p)
+    print(json.dumps({"cold": time.process_time() - cpu, "warm": time.perf_counter() - wall}))
+
+
 def demo_count_once(args) -> None:
     """make demo's count step into a scratch warehouse: prints JSON with its wall time and the stage's
     seconds per source, saves the judged matches' p_relevant."""
@@ -112,7 +130,9 @@ def demo_count_once(args) -> None:
 def cold_compare(args) -> None:
     here = Path(__file__).resolve().parents[1]
     checkouts = {"this": here, "baseline": Path(args.cold).resolve()}
-    what = "make demo's count step" if args.demo_count else f"{args.pairs} pairs"
+    what = ("make demo's count step" if args.demo_count else "one worker's judge load" if args.load
+            else f"{args.pairs} pairs")
+    mode = "--demo-count" if args.demo_count else "--load-once" if args.load else "--cold-once"
     print(f"{what}, judge {args.judge}, Spark {args.master}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     rows, saved = [], {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +142,7 @@ def cold_compare(args) -> None:
                 load = os.getloadavg()[0]
                 out = Path(tmp) / f"{name}.npy"
                 cmd = [str(checkouts[name] / ".venv" / "bin" / "python"), str(Path(__file__).resolve()),
-                       "--demo-count" if args.demo_count else "--cold-once", "--save", str(out),
+                       mode, "--save", str(out),
                        "--pairs", str(args.pairs), "--judge", args.judge, "--master", args.master,
                        "--shared", str(Path(args.shared).resolve())]
                 done = subprocess.run(cmd, cwd=checkouts[name], capture_output=True, text=True)
@@ -138,14 +158,17 @@ def cold_compare(args) -> None:
     print(f"p_relevant identical on all {len(saved['this'])} judged pairs\n")
     if args.demo_count:
         print("| round | code | load (1 min) | count step (s) | relevance stage, 4 sources (s) | per source (s) |")
+    elif args.load:
+        print("| round | code | load (1 min) | CPU (s) | wall (s) | |")
     else:
         print("| round | code | load (1 min) | first call, loads the judge (s) | second call (s) | difference (s) |")
     print("|---|---|---|---|---|---|")
     for r, name, load, cold, warm, stage in rows:
-        last = " / ".join(f"{s:.1f}" for s in stage) if stage else f"{cold - warm:.1f}"
-        print(f"| {r} | {name} | {load:.1f} | {cold:.1f} | {warm:.1f} | {last} |")
-    for column, label in ((3, "count step" if args.demo_count else "first call"),
-                          (4, "stage" if args.demo_count else "second call")):
+        last = " / ".join(f"{s:.1f}" for s in stage) if stage else "" if args.load else f"{cold - warm:.1f}"
+        print(f"| {r} | {name} | {load:.1f} | {cold:.2f} | {warm:.2f} | {last} |")
+    labels = (("count step", "stage") if args.demo_count else ("CPU", "wall") if args.load
+              else ("first call", "second call"))
+    for column, label in zip((3, 4), labels):
         median = {name: np.median([row[column] for row in rows if row[1] == name]) for name in checkouts}
         print(f"median {label}: this {median['this']:.1f} s, baseline {median['baseline']:.1f} s, "
               f"ratio {median['this'] / median['baseline']:.2f}")
@@ -160,11 +183,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--judge", default="fast", choices=["fast", "full"])
     parser.add_argument("--demo-count", action="store_true", help="with --cold: time make demo's count step")
+    parser.add_argument("--load", action="store_true", help="with --cold: time one worker's judge load")
     parser.add_argument("--cold-once", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cold_once:
         return cold_once(args)
+    if args.load_once:
+        return load_once(args)
     if args.demo_count and not args.cold:
         return demo_count_once(args)
     if args.cold:
