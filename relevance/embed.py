@@ -83,13 +83,15 @@ class StaticEmbedder:
     judge variants that must be fast. `cached` embeds glosses once per text."""
 
     LAST_SPECIAL_ID = 998   # ids up to here are [PAD], [unused*], [UNK], [CLS], [SEP], [MASK]
+    TABLE = "embeddings.word_embeddings.weight"
 
     def __init__(self):
-        safetensors_numpy = require("safetensors.numpy", extra="models", package="safetensors")
+        safetensors = require("safetensors", extra="models")
         tokenizers = require("tokenizers", extra="models")
         folder = model_dir()
-        weights = safetensors_numpy.load_file(str(folder / "model.safetensors"))
-        self.table = weights["embeddings.word_embeddings.weight"].astype(np.float32)
+        with safetensors.safe_open(str(folder / "model.safetensors"), framework="numpy") as weights:
+            # this one tensor only (47 MB of the 91 MB file): the rest is the transformer's layers
+            self.table = weights.get_tensor(self.TABLE).astype(np.float32, copy=False)
         self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from classfreq.cli import main
@@ -92,6 +95,31 @@ def test_static_vectors_are_unit_length_and_cached(models):
     assert abs(float(vectors[0] @ vectors[0]) - 1) < 1e-5 and not vectors[2].any()
     cached = static.cached.encode(["a large spotted feline"])
     assert (cached[0] == vectors[0]).all() and "a large spotted feline" in static.cached.cache
+
+
+def test_static_table_is_the_word_embeddings_of_the_installed_weights(models):
+    from safetensors.numpy import load_file
+
+    from classfreq.relevance.embed import model_dir
+
+    full = load_file(str(model_dir() / "model.safetensors"))[models.static.TABLE]
+    assert models.static.table.dtype == np.float32 and np.array_equal(models.static.table, full)
+
+
+def test_the_fast_judge_loads_and_scores_without_torch():
+    # a fresh interpreter, as a Spark Python worker: spaCy's thinc must not import torch (1.4 s of a
+    # worker's load), and the full judge's MiniLM still imports it afterwards in the same process
+    code = ("import sys\n"
+            "from classfreq.relevance.judge import load_judge\n"
+            "judge = load_judge('imagenet1k', 'fast')\n"
+            "idx = int(judge.extractor.labelset.classes.class_index[judge.extractor.labelset.classes.name == 'jaguar'].iloc[0])\n"
+            "p = judge.score(['a jaguar resting on a branch'], [idx], ['jaguar'])\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "full = load_judge('imagenet1k', 'full')\n"
+            "q = full.score(['a jaguar resting on a branch'], [idx], ['jaguar'])\n"
+            "assert 'torch' in sys.modules and p[0] >= 0.5 and q[0] >= 0.5, (p, q)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_spacy_runs_without_the_entity_recogniser(models):
