@@ -70,6 +70,9 @@ class CountConfig(Config):
     master: str | None = option(help="Spark master (default: spark-submit's, else local[*])")
     partitions: int = option(0, help="repartition documents before counting (0: as read)")
     shuffle_partitions: int = option(16, help="spark.sql.shuffle.partitions")
+    parquet_scan: str = option("python", choices=("python", "spark"),
+                               help="read local Parquet with pyarrow in the Python tasks (python) or with "
+                                    "Spark's JVM scan (spark)")
     progress_interval: float = option(10.0, help="seconds between progress lines (0: off)")
     staging: str | None = option(help="folder for split JSON arrays (default OUT/_staging/RUN_ID)")
 
@@ -134,4 +137,5 @@ class CountConfig(Config):
         return "paper" if self.mode == "paper" else ("nested" if self.nested else "default")
 
     def read_options(self, staging: str) -> ReadOptions:
-        return ReadOptions(text_column=self.text_column, id_column=self.id_column, roles=self.roles, staging=staging)
+        return ReadOptions(text_column=self.text_column, id_column=self.id_column, roles=self.roles, staging=staging,
+                           python_parquet=self.parquet_scan == "python")
