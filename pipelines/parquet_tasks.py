@@ -62,11 +62,12 @@ class PieceSource:
 
     @staticmethod
     def plan(files: list[str], kinds: dict[str, dict[str, tuple[str, str]]], group_rows: dict[str, list[int]],
-             rows_per_piece: int = ROWS_PER_PIECE) -> PieceSource | None:
+             rows_per_piece: int | None = None) -> PieceSource | None:
         """The pieces of ``files`` (local paths; ``kinds``: {file: {role: (column, type)}} from their
         footers, ``group_rows``: {file: rows per row group}), or None when the JVM scan must read them."""
         if not files or any(f not in kinds for f in files):
             return None
+        rows_per_piece = rows_per_piece or ROWS_PER_PIECE
         first = kinds[files[0]]
         if any(kinds[f] != first for f in files):  # another column or type in some file
             return None
@@ -125,9 +126,7 @@ def unreadable(exc: Exception) -> str:
 def piece_documents(piece: Piece, source: PieceSource, keep_details: bool, failure: list[str]):
     """The piece's documents as count_batches takes them: text, bad (the quarantine JSON), and with
     ``keep_details`` doc_id, url, nsfw, punsafe. A decoding error ends the piece, its reason in ``failure``."""
-    cols = [source.text]
-    if source.ident and keep_details:
-        cols.append(source.ident)
+    cols = [source.text, source.ident] if source.ident else [source.text]  # Spark's scan reads the id always
     if keep_details:
         cols += [c for c, on in ((source.url, source.url), ("NSFW", source.nsfw), ("punsafe", source.punsafe)) if on]
     cols = list(dict.fromkeys(cols))
@@ -138,8 +137,7 @@ def piece_documents(piece: Piece, source: PieceSource, keep_details: bool, failu
     except Exception as exc:  # noqa: BLE001 (pyarrow raises OSError, ArrowException, ValueError... for a corrupt file)
         failure.append(unreadable(exc))
         return
-    row = piece.first_row
-    ids = _IdColumn(pf, piece, source.ident)
+    row, name = piece.first_row, os.path.basename(piece.uri)
     while True:
         try:
             b = next(batches)
@@ -148,49 +146,16 @@ def piece_documents(piece: Piece, source: PieceSource, keep_details: bool, failu
         except Exception as exc:  # noqa: BLE001
             failure.append(unreadable(exc))
             return
-        try:
-            docs = _documents(b, row, piece, source, keep_details, ids)
-        except _ReadError as exc:
-            failure.append(unreadable(exc.__cause__))
-            return
+        yield _documents(b, row, name, piece.uri, source, keep_details)
         row += b.num_rows
-        yield docs
-
-
-class _ReadError(Exception):
-    """pyarrow failed to read the id column of a row group (a corrupt page)."""
-
-
-class _IdColumn:
-    """Document ids by row index in the file: the id column cast to string (read one row group at a
-    time, only when asked: a null text's example), else ``<file name>:<row>``."""
-
-    def __init__(self, pf, piece: Piece, ident: str | None):
-        self.pf, self.ident, self.name = pf, ident, os.path.basename(piece.uri)
-        self.starts = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])
-        self.cache: dict[int, list] = {}
-
-    def __call__(self, rows: np.ndarray) -> list:
-        if self.ident is None:
-            return [f"{self.name}:{r}" for r in rows.tolist()]
-        out = []
-        for r in rows.tolist():
-            g = int(np.searchsorted(self.starts, r, side="right") - 1)
-            if g not in self.cache:
-                try:
-                    column = self.pf.read_row_group(g, columns=[self.ident], use_threads=False).column(0)
-                except Exception as exc:
-                    raise _ReadError from exc
-                self.cache = {g: _as_string(column).to_pylist()}
-            out.append(self.cache[g][r - self.starts[g]])
-        return out
 
 
 def _as_string(column):
     return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
 
 
-def _documents(b: pa.RecordBatch, row: int, piece: Piece, source: PieceSource, keep_details: bool, ids) -> pa.RecordBatch:
+def _documents(b: pa.RecordBatch, row: int, name: str, uri: str, source: PieceSource, keep_details: bool) -> pa.RecordBatch:
+    """One batch of documents: rows ``row``... of the file ``name`` (its URI ``uri``)."""
     text = b.column(source.text)
     if pa.types.is_large_string(text.type):
         text = text.cast(pa.string())
@@ -210,23 +175,23 @@ def _documents(b: pa.RecordBatch, row: int, piece: Piece, source: PieceSource, k
     reasons: list = [None] * n
     if bad_rows.any():
         where = np.flatnonzero(bad_rows)
-        null_ids = dict(zip(np.flatnonzero(null).tolist(), ids(row + np.flatnonzero(null)))) if null.any() else {}
         values = raw.take(pa.array(where)).to_pylist()
-        for i, v in zip(where.tolist(), values):
+        ids = (_as_string(b.column(source.ident)).take(pa.array(where)).to_pylist() if source.ident
+               else [f"{name}:{row + i}" for i in where.tolist()])
+        for i, v, doc in zip(where.tolist(), values, ids):
             if v is None:
-                doc = null_ids[i]
                 detail = {"reason": f"{NO_TEXT} ({source.text!r})",
-                          "example": "doc_id" if doc is None else f"doc_id {doc}", "file": piece.uri}
+                          "example": "doc_id" if doc is None else f"doc_id {doc}", "file": uri}
             else:
                 detail = {"reason": INVALID_UTF8, "example": v.decode("utf-8", "replace")[:EXAMPLE_CHARS],
-                          "file": piece.uri}
+                          "file": uri}
             reasons[i] = json.dumps(detail, ensure_ascii=False)
         keep = pa.array(~bad_rows)
         checked = pc.if_else(keep, raw, pa.scalar(None, pa.binary())).cast(pa.string())
     arrays, names = [checked, pa.array(reasons, pa.string())], ["text", "bad"]
     if keep_details:
         doc_id = (_as_string(b.column(source.ident)) if source.ident
-                  else pa.array(ids(np.arange(row, row + n)), pa.string()))
+                  else pa.array([f"{name}:{i}" for i in range(row, row + n)], pa.string()))
         arrays += [doc_id,
                    _as_string(b.column(source.url)) if source.url else pa.nulls(n, pa.string()),
                    _as_string(b.column("NSFW")) if source.nsfw else pa.nulls(n, pa.string()),
