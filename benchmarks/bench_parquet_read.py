@@ -32,8 +32,7 @@ from bench_counting import busy_cpu_seconds, text_table, write_replicas  # noqa:
 from bench_matcher import load_inputs  # noqa: E402
 
 MODES = {"spark": "JVM Parquet scan, Arrow to Python (before)", "python": "pyarrow in the Python tasks (now)"}
-JVM_FLAGS = ("", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=2",
-             "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+JVM_FLAGS = ("", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=2")
 
 
 def cpu_by_process() -> dict[str, float]:
@@ -52,13 +51,11 @@ def cpu_by_process() -> dict[str, float]:
             (int(pid), sum(int(x) for x in fields[11:15]) / tick, head.split("(", 1)[1]))
     own = os.times()
     found = {"driver": own.user + own.system, "JVM": 0.0, "Python workers": 0.0}
-    todo = [(os.getpid(), None)]
+    todo = [os.getpid()]
     while todo:
-        parent, kind = todo.pop()
-        for pid, cpu, name in children.get(parent, []):
-            k = kind or ("JVM" if name == "java" else "Python workers")
-            found[k] += cpu
-            todo.append((pid, k))
+        for pid, cpu, name in children.get(todo.pop(), []):
+            found["JVM" if name == "java" else "Python workers"] += cpu  # the workers are the JVM's children
+            todo.append(pid)
     return found
 
 
@@ -121,8 +118,8 @@ def _spread(xs: list[float]) -> str:
 
 
 def jvm_child(args) -> int:
-    """One JVM with ``--java-options``: a warm-up run, then one measured run of the JVM scan; prints
-    {wall, cpu, same} as JSON."""
+    """One JVM with ``--java-options``: a warm-up run of each scan, then one measured run of each;
+    prints {scan: {wall, cpu, found}} as JSON."""
     from classfreq.pipelines.spark_session import get_spark
 
     conf = {"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"}
@@ -130,10 +127,14 @@ def jvm_child(args) -> int:
         conf["spark.driver.extraJavaOptions"] = args.java_options
     spark = get_spark(args.master, app_name="bench-jvm-flags", shuffle_partitions=4, conf=conf)
     work = Path(args.data).parent
-    one_run(spark, config(work, Path(args.data), "warm", "spark"))
-    _, wall, cpu, found = one_run(spark, config(work, Path(args.data), "jvm", "spark"))
+    out = {}
+    for scan in MODES:
+        one_run(spark, config(work, Path(args.data), "warm", scan))
+    for scan in MODES:
+        _, wall, cpu, found = one_run(spark, config(work, Path(args.data), scan, scan))
+        out[scan] = {"wall": wall, "cpu": cpu, "found": found}
     spark.stop()
-    print(json.dumps({"wall": wall, "cpu": cpu, "found": found}))
+    print(json.dumps(out))
     return 0
 
 
@@ -145,19 +146,21 @@ def config(work: Path, folder: Path, name: str, scan: str):
 
 
 def jvm_flags_table(data: Path, n: int, rounds: int, master: str) -> tuple[list[list[str]], bool]:
-    """Each flag set in its own JVM (child processes), rounds alternated: rows and whether counts agree."""
-    found: dict[str, list[dict]] = {f: [] for f in JVM_FLAGS}
+    """Each flag set in its own JVM (child processes), rounds alternated, both scans in each:
+    rows and whether counts agree."""
+    found: dict[tuple[str, str], list[dict]] = {}
     for r in range(rounds):
         for flags in (JVM_FLAGS if r % 2 == 0 else JVM_FLAGS[::-1]):
             out = subprocess.run([sys.executable, __file__, "--jvm-child", "--data", str(data), "--master", master,
                                   f"--java-options={flags}"], capture_output=True, text=True, check=True).stdout
-            found[flags].append(json.loads(out.strip().splitlines()[-1]))
-            print(f"  round {r + 1} JVM flags {flags or '(none)'}: {found[flags][-1]['wall']:.2f}s, "
-                  f"{found[flags][-1]['cpu']:.2f} CPU s", file=sys.stderr)
-    first = found[""][0]["found"]
+            for scan, res in json.loads(out.strip().splitlines()[-1]).items():
+                found.setdefault((scan, flags), []).append(res)
+                print(f"  round {r + 1} {scan}, JVM flags {flags or '(none)'}: {res['wall']:.2f}s, {res['cpu']:.2f} CPU s",
+                      file=sys.stderr)
+    first = next(iter(found.values()))[0]["found"]
     same = all(x["found"] == first for xs in found.values() for x in xs)
-    rows = [[flags or "(none: baseline)", _spread([x["wall"] for x in xs]), _spread([x["cpu"] for x in xs]),
-             f"{n / statistics.median(x['cpu'] for x in xs):,.0f}"] for flags, xs in found.items()]
+    rows = [[scan, flags or "(none: baseline)", _spread([x["wall"] for x in xs]), _spread([x["cpu"] for x in xs]),
+             f"{n / statistics.median(x['cpu'] for x in xs):,.0f}"] for (scan, flags), xs in sorted(found.items())]
     return rows, same
 
 
@@ -194,7 +197,7 @@ def main(argv=None) -> int:
             print(f"JVM scan under JVM flags (spark.driver.extraJavaOptions), {n:,} captions, {args.master}, each run "
                   f"in its own JVM after a warm-up run, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
-            print(text_table(["JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
+            print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
