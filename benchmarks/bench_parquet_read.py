@@ -145,12 +145,12 @@ def config(work: Path, folder: Path, name: str, scan: str):
                        warehouse=str(work / f"wh_{name}.duckdb"), progress_interval=0, parquet_scan=scan)
 
 
-def jvm_flags_table(data: Path, n: int, rounds: int, master: str) -> tuple[list[list[str]], bool]:
+def jvm_flags_table(data: Path, n: int, rounds: int, master: str, flag_sets=JVM_FLAGS) -> tuple[list[list[str]], bool]:
     """Each flag set in its own JVM (child processes), rounds alternated, both scans in each:
     rows and whether counts agree."""
     found: dict[tuple[str, str], list[dict]] = {}
     for r in range(rounds):
-        for flags in (JVM_FLAGS if r % 2 == 0 else JVM_FLAGS[::-1]):
+        for flags in (flag_sets if r % 2 == 0 else flag_sets[::-1]):
             out = subprocess.run([sys.executable, __file__, "--jvm-child", "--data", str(data), "--master", master,
                                   f"--java-options={flags}"], capture_output=True, text=True, check=True).stdout
             for scan, res in json.loads(out.strip().splitlines()[-1]).items():
@@ -172,6 +172,9 @@ def main(argv=None) -> int:
     p.add_argument("--master", default="local[1]")
     p.add_argument("--scan-breakdown", action="store_true", help="also: the Spark scan drained, per column set")
     p.add_argument("--jvm-flags", action="store_true", help="also: the JVM scan under JVM flags, each in its own JVM")
+    p.add_argument("--flag-set", action="append", dest="flag_sets",
+                   help="with --jvm-flags: this flag set instead of the default list (repeat; --flag-set= for none, "
+                        "--flag-set=-XX:... for one)")
     p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
     p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
@@ -193,7 +196,7 @@ def main(argv=None) -> int:
         if not args.no_paths or args.scan_breakdown:
             paths_table(work, data, n, args)
         if args.jvm_flags:
-            rows, same = jvm_flags_table(data, n, args.rounds, args.master)
+            rows, same = jvm_flags_table(data, n, args.rounds, args.master, tuple(args.flag_sets or JVM_FLAGS))
             print(f"JVM scan under JVM flags (spark.driver.extraJavaOptions), {n:,} captions, {args.master}, each run "
                   f"in its own JVM after a warm-up run, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
