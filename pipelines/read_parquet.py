@@ -1,6 +1,8 @@
 """Parquet input, shared by the Parquet formats (format_laion, format_img2dataset, format_parquet),
-which differ only in their column layout. Pure Spark expressions: no Python per row, so reading
-is as fast as Spark's Parquet scan.
+which differ only in their column layout. ``read`` returns the documents as Spark's Parquet scan
+(pure Spark expressions) and, for local files whose columns pyarrow reads the same way, the
+pieces the Python tasks read and count themselves instead (``parquet_tasks``; the counter uses
+them unless --sample, --dedup or --partitions need the DataFrame).
 
 The read is optimistic. Before Spark reads them, only the footers of local files are read on the
 driver (threads, one file each): the column names (of the first file, for ``validate``) and the
