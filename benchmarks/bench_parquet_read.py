@@ -1,23 +1,25 @@
-"""The Parquet read: optimistic (footers only on the driver, pages decoded once by Spark while
-counting) against the eager page check it replaced (every page of the text column decoded on the
-driver before Spark reads it; issue 11), in one Spark session, rounds alternated.
+"""The Parquet read: pyarrow inside the Python tasks (``parquet_tasks``, ``--parquet-scan python``,
+now) against Spark's JVM Parquet scan handed to Python through Arrow (``--parquet-scan spark``,
+before), in one Spark session, rounds alternated; and, each in its own JVM, the JVM scan under
+JVM flags meant to lower the JVM's own CPU (``--jvm-flags``).
 
-Both run the job's own read and count steps (``count_classes.read_and_count`` and, for the eager
-baseline, ``read_step(check_pages=True)`` then ``count_step``) on the real shared captions
-replicated into LAION-layout Parquet files with the TEXT column only, so that the check decodes
-exactly what main's check decoded; the class counts of both must be identical. A final row runs the
-failure path: one file with corrupt pages, so the optimistic Spark job fails, the pages are checked
-and the rest is counted again.
+Both run the job's own read and count steps (``count_classes.read_and_count``) on the real shared
+captions replicated into LAION-layout Parquet files (SAMPLE_ID, URL, TEXT); the class counts of
+every run must be identical. "busy core-seconds" are the CPU seconds of the benchmark's process
+tree (driver, JVM, Python workers). A final row per path runs the failure path: one file of 16
+with a corrupt TEXT page.
 
     .venv/bin/python benchmarks/bench_parquet_read.py --shared ../shared/data [--captions 2000000] \
-        [--rounds 3] [--master local[1]]
+        [--rounds 3] [--master local[1]] [--jvm-flags]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,62 +31,54 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_counting import busy_cpu_seconds, text_table, write_replicas  # noqa: E402
 from bench_matcher import load_inputs  # noqa: E402
 
+MODES = {"spark": "JVM Parquet scan, Arrow to Python (before)", "python": "pyarrow in the Python tasks (now)"}
+JVM_FLAGS = ("", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=2")
 
-def one_run(spark, config, mode: str) -> tuple[dict, float, float, dict]:
-    """(phase seconds, read+count wall seconds, busy CPU seconds, class docs) of one run's read and count."""
+
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds so far of this process (the driver), of the JVM and of the Python workers (the
+    daemon and its forks, reaped ones included), from /proc like ``busy_cpu_seconds``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[tuple[int, float, str]]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        children.setdefault(int(fields[1]), []).append(
+            (int(pid), sum(int(x) for x in fields[11:15]) / tick, head.split("(", 1)[1]))
+    own = os.times()
+    found = {"driver": own.user + own.system, "JVM": 0.0, "Python workers": 0.0}
+    todo = [os.getpid()]
+    while todo:
+        for pid, cpu, name in children.get(todo.pop(), []):
+            found["JVM" if name == "java" else "Python workers"] += cpu  # the workers are the JVM's children
+            todo.append(pid)
+    return found
+
+
+def one_run(spark, config, by_process: dict | None = None) -> tuple[dict, float, float, dict]:
+    """(phase seconds, read+count wall seconds, busy CPU seconds, class docs and stats) of one run's
+    read and count; ``by_process`` gets the CPU seconds of the driver, the JVM and the Python workers."""
     from classfreq.pipelines import count_classes as cc
     from classfreq.pipelines.journal import discard
 
     job = cc.prepare(config, spark)
-    start, cpu = time.perf_counter(), busy_cpu_seconds()
+    start, cpu, parts = time.perf_counter(), busy_cpu_seconds(), cpu_by_process()
     try:
-        if mode == "eager":
-            read = cc.read_step(job, job.files, check_pages=True)
-            sums, _ = cc.count_step(job, read)
-        else:
-            read, sums, _ = cc.read_and_count(job)
+        read, sums, _ = cc.read_and_count(job)
     finally:
         discard(job.journal)
     wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
-    c = sums[(sums.kind == "class") & (sums.role == "all")]
-    docs = {(int(i), str(n)): int(d) for i, n, d in zip(c.idx, c.name, c.docs)}
-    return dict(job.phases.seconds), wall, cpu, docs
-
-
-def pyarrow_tasks_run(spark, folder: Path) -> tuple[float, float, dict]:
-    """Experiment (not the job): Spark tasks over the file paths, each reading TEXT with pyarrow in
-    the Python worker and counting it with the job's count_batches (null text quarantined; the
-    job's invalid-UTF-8 check, ids and file names are left out, so this is a lower bound of the
-    cost). (wall seconds, busy CPU seconds, class docs)."""
-    import numpy as np
-    import pyarrow as pa
-    from pyspark.sql import functions as F
-
-    from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches
-    from classfreq.pipelines.match_spec import build_spec
-    from classfreq.synsets import load_labelset
-
-    spec = build_spec(load_labelset("imagenet1k"), "default")
-    no_text = '{"reason": "record without a text field (\'TEXT\')", "example": null, "file": null}'
-
-    def count_files(batches):
-        def docs(path):
-            for b in pq.ParquetFile(path).iter_batches(batch_size=100_000, columns=["TEXT"]):
-                text = b.column(0)
-                bad = pa.array(np.where(text.is_null().to_numpy(zero_copy_only=False), no_text, None), pa.string())
-                yield pa.RecordBatch.from_arrays([text, bad], names=["text", "bad"])
-        for batch in batches:
-            for path in batch.column("path").to_pylist():
-                yield from count_batches(docs(path), spec)
-
-    files = [str(f) for f in sorted(folder.glob("*.parquet"))]
-    start, cpu = time.perf_counter(), busy_cpu_seconds()
-    paths = spark.createDataFrame([(f,) for f in files], "path string").repartition(len(files))
-    sums = (paths.mapInArrow(count_files, PARTIAL_DDL).where(F.col("kind") != MATCH).groupBy(*PARTIAL_KEY)
-            .agg(F.sum("docs").alias("docs")).toPandas())
-    wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
-    c = sums[(sums.kind == "class") & (sums.role == "all")]
-    return wall, cpu, {(int(i), str(n)): int(d) for i, n, d in zip(c.idx, c.name, c.docs)}
+    if by_process is not None:
+        for k, v in cpu_by_process().items():
+            by_process.setdefault(k, []).append(v - parts[k])
+    c = sums[(sums.kind != "class") | (sums.role == "all")]
+    found = {f"{k}/{i}/{n}": int(d) for k, i, n, d in zip(c.kind, c.idx.fillna(-1), c.name, c.docs)}
+    found["files_failed"] = sorted(os.path.basename(f) for f, _ in read.result.failed)
+    return dict(job.phases.seconds), wall, cpu, found
 
 
 def scan_breakdown(spark, folder: Path, rounds: int) -> list[list[str]]:
@@ -123,6 +117,53 @@ def _spread(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
 
+def jvm_child(args) -> int:
+    """One JVM with ``--java-options``: a warm-up run of each scan, then one measured run of each;
+    prints {scan: {wall, cpu, found}} as JSON."""
+    from classfreq.pipelines.spark_session import get_spark
+
+    conf = {"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"}
+    if args.java_options:
+        conf["spark.driver.extraJavaOptions"] = args.java_options
+    spark = get_spark(args.master, app_name="bench-jvm-flags", shuffle_partitions=4, conf=conf)
+    work = Path(args.data).parent
+    out = {}
+    for scan in MODES:
+        one_run(spark, config(work, Path(args.data), "warm", scan))
+    for scan in MODES:
+        _, wall, cpu, found = one_run(spark, config(work, Path(args.data), scan, scan))
+        out[scan] = {"wall": wall, "cpu": cpu, "found": found}
+    spark.stop()
+    print(json.dumps(out))
+    return 0
+
+
+def config(work: Path, folder: Path, name: str, scan: str):
+    from classfreq.pipelines.config import CountConfig
+
+    return CountConfig(inputs=(str(folder),), source=name, format="laion", out=str(work / f"out_{name}"),
+                       warehouse=str(work / f"wh_{name}.duckdb"), progress_interval=0, parquet_scan=scan)
+
+
+def jvm_flags_table(data: Path, n: int, rounds: int, master: str, flag_sets=JVM_FLAGS) -> tuple[list[list[str]], bool]:
+    """Each flag set in its own JVM (child processes), rounds alternated, both scans in each:
+    rows and whether counts agree."""
+    found: dict[tuple[str, str], list[dict]] = {}
+    for r in range(rounds):
+        for flags in (flag_sets if r % 2 == 0 else flag_sets[::-1]):
+            out = subprocess.run([sys.executable, __file__, "--jvm-child", "--data", str(data), "--master", master,
+                                  f"--java-options={flags}"], capture_output=True, text=True, check=True).stdout
+            for scan, res in json.loads(out.strip().splitlines()[-1]).items():
+                found.setdefault((scan, flags), []).append(res)
+                print(f"  round {r + 1} {scan}, JVM flags {flags or '(none)'}: {res['wall']:.2f}s, {res['cpu']:.2f} CPU s",
+                      file=sys.stderr)
+    first = next(iter(found.values()))[0]["found"]
+    same = all(x["found"] == first for xs in found.values() for x in xs)
+    rows = [[scan, flags or "(none: baseline)", _spread([x["wall"] for x in xs]), _spread([x["cpu"] for x in xs]),
+             f"{n / statistics.median(x['cpu'] for x in xs):,.0f}"] for (scan, flags), xs in sorted(found.items())]
+    return rows, same
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
@@ -130,86 +171,100 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--master", default="local[1]")
     p.add_argument("--scan-breakdown", action="store_true", help="also: the Spark scan drained, per column set")
-    p.add_argument("--pyarrow-tasks", action="store_true", help="also the experiment: pyarrow reading inside the Python tasks")
+    p.add_argument("--jvm-flags", action="store_true", help="also: the JVM scan under JVM flags, each in its own JVM")
+    p.add_argument("--flag-set", action="append", dest="flag_sets",
+                   help="with --jvm-flags: this flag set instead of the default list (repeat; --flag-set= for none, "
+                        "--flag-set=-XX:... for one)")
+    p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
+    p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--data", help=argparse.SUPPRESS)
+    p.add_argument("--java-options", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.jvm_child:
+        return jvm_child(args)
 
-    from classfreq.pipelines.config import CountConfig
-    from classfreq.pipelines.spark_session import get_spark
 
     captions, *_ = load_inputs(args.shared)
     work = Path(tempfile.mkdtemp(prefix="bench_parquet_read_"))
     try:
         data = work / "parquet"
         data.mkdir()
-        n = write_replicas(captions, args.captions, data, columns=("TEXT",) if not args.scan_breakdown else
-                           ("SAMPLE_ID", "URL", "TEXT"))
+        n = write_replicas(captions, args.captions, data)
         size = sum(f.stat().st_size for f in data.glob("*.parquet"))
         print(f"{n:,} captions in 16 Parquet files ({size / 1e6:.0f} MB), {args.master}; load {os.getloadavg()[0]:.1f}",
               file=sys.stderr)
-        spark = get_spark(args.master, app_name="bench-parquet-read", shuffle_partitions=4,
-                          conf={"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"})
-
-        def config(folder: Path, name: str) -> CountConfig:
-            return CountConfig(inputs=(str(folder),), source=name, format="laion", out=str(work / f"out_{name}"),
-                               warehouse=str(work / "wh.duckdb"), progress_interval=0)
-
-        one_run(spark, config(data, "warm"), "optimistic")  # JVM and worker warm-up
-        if args.scan_breakdown:
-            rows = scan_breakdown(spark, data, args.rounds)
-            print(f"Spark scan handed to Python and drained, {n:,} captions (SAMPLE_ID, URL, TEXT), {args.master}, "
-                  f"{args.rounds} rounds: median (min-max) seconds")
-            print(text_table(["columns", "seconds"], rows))
-            return 0
-        results: dict[str, list] = {"eager": [], "optimistic": []}
-        tasks = []
-        for r in range(args.rounds):
-            for mode in (("eager", "optimistic") if r % 2 == 0 else ("optimistic", "eager")):
-                results[mode].append(one_run(spark, config(data, mode), mode))
-                phases, wall, cpu, _ = results[mode][-1]
-                print(f"  round {r + 1} {mode}: read+count {wall:.2f}s, {cpu:.2f} CPU s; "
-                      + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items() if k in ("reading", "checking pages", "count")),
-                      file=sys.stderr)
-            if args.pyarrow_tasks:
-                tasks.append(pyarrow_tasks_run(spark, data))
-                print(f"  round {r + 1} pyarrow in tasks: {tasks[-1][0]:.2f}s, {tasks[-1][1]:.2f} CPU s", file=sys.stderr)
-        same = all(res[3] == results["eager"][0][3] for runs in results.values() for res in runs)
-        tasks_same = all(docs == results["eager"][0][3] for *_, docs in tasks)
-
-        bad = work / "bad"
-        shutil.copytree(data, bad)
-        part = sorted(bad.glob("*.parquet"))[3]
-        start = pq.read_metadata(part).row_group(0).column(0).data_page_offset
-        with open(part, "r+b") as f:  # the first page of TEXT, its header included; footer intact
-            f.seek(start)
-            f.write(bytes((i * 131 + 7) % 256 for i in range(4000)))
-        failure = one_run(spark, config(bad, "corrupt"), "optimistic")
-        spark.stop()
+        if not args.no_paths or args.scan_breakdown:
+            paths_table(work, data, n, args)
+        if args.jvm_flags:
+            rows, same = jvm_flags_table(data, n, args.rounds, args.master, tuple(args.flag_sets or JVM_FLAGS))
+            print(f"JVM scan under JVM flags (spark.driver.extraJavaOptions), {n:,} captions, {args.master}, each run "
+                  f"in its own JVM after a warm-up run, {args.rounds} rounds alternated (median, min-max); counts "
+                  f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
+            print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
 
-    def cells(runs, mode):
+
+def paths_table(work: Path, data: Path, n: int, args) -> None:
+    """The JVM scan against pyarrow in the tasks, one session, rounds alternated, then the failure path."""
+    from classfreq.pipelines.spark_session import get_spark
+
+    spark = get_spark(args.master, app_name="bench-parquet-read", shuffle_partitions=4,
+                      conf={"spark.driver.memory": "4g", "spark.sql.adaptive.enabled": "false"})
+    for scan in MODES:
+        one_run(spark, config(work, data, "warm", scan))  # JVM and worker warm-up
+    if args.scan_breakdown:
+        rows = scan_breakdown(spark, data, args.rounds)
+        print(f"Spark scan handed to Python and drained, {n:,} captions (SAMPLE_ID, URL, TEXT), {args.master}, "
+              f"{args.rounds} rounds: median (min-max) seconds")
+        print(text_table(["columns", "seconds"], rows))
+        return
+    results: dict[str, list] = {scan: [] for scan in MODES}
+    by_process: dict[str, dict] = {scan: {} for scan in MODES}
+    for r in range(args.rounds):
+        for scan in (list(MODES) if r % 2 == 0 else list(MODES)[::-1]):
+            results[scan].append(one_run(spark, config(work, data, scan, scan), by_process[scan]))
+            phases, wall, cpu, _ = results[scan][-1]
+            print(f"  round {r + 1} {scan}: read+count {wall:.2f}s, {cpu:.2f} CPU s; "
+                  + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items() if k in ("reading", "checking pages", "count")),
+                  file=sys.stderr)
+    first = results["spark"][0][3]
+    same = all(res[3] == first for runs in results.values() for res in runs)
+
+    bad = work / "bad"
+    shutil.copytree(data, bad)
+    part = sorted(bad.glob("*.parquet"))[3]
+    meta = pq.read_metadata(part).row_group(0)
+    start = next(meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == "TEXT").data_page_offset
+    with open(part, "r+b") as f:  # the first page of TEXT, its header included; footer intact
+        f.seek(start)
+        f.write(bytes((i * 131 + 7) % 256 for i in range(4000)))
+    failures = {scan: one_run(spark, config(work, bad, f"corrupt_{scan}", scan)) for scan in MODES}
+    spark.stop()
+    failures_same = failures["spark"][3] == failures["python"][3] and failures["spark"][3]["files_failed"] == [part.name]
+
+    def cells(runs, what):
         reading = [ph.get("reading", 0) + ph.get("checking pages", 0) for ph, *_ in runs]
         count = [ph.get("count", 0) for ph, *_ in runs]
         walls = [w for _, w, _, _ in runs]
         cpus = [c for _, _, c, _ in runs]
-        per_core = f"{n / statistics.median(cpus):,.0f}" if len(runs) > 1 else "-"  # a failed task's workers go uncounted
-        return [mode, _spread(reading), _spread(count), _spread(walls), per_core]
+        if len(runs) == 1:  # a failed task's workers go uncounted
+            return [what, _spread(reading), _spread(count), _spread(walls), "-", "-"]
+        return [what, _spread(reading), _spread(count), _spread(walls), _spread(cpus), f"{n / statistics.median(cpus):,.0f}"]
 
-    rows = [cells(results["eager"], "eager page check on the driver (before; baseline)"),
-            cells(results["optimistic"], "optimistic: footers only, pages checked after a failure (now)")]
-    base, now = (statistics.median(w for _, w, _, _ in results[m]) for m in ("eager", "optimistic"))
-    rows.append(cells([failure], "now, one file of 16 corrupt: job fails, pages checked, recount"))
-    print(f"Parquet read, {n:,} captions, {args.master}, {args.rounds} rounds alternated (median, min-max seconds); "
-          f"counts {'identical' if same else 'DIFFER'}")
-    if tasks:
-        walls = [w for w, _, _ in tasks]
-        rows.append(["experiment: pyarrow reads TEXT in the Python tasks (count only)", "-", "-", _spread(walls),
-                     f"{n / statistics.median(c for _, c, _ in tasks):,.0f}"])
-    print(text_table(["read", "reading s", "count s", "read + count s", "captions per busy core-s"], rows))
-    print(f"read + count, now / before: {now / base:.2f}"
-          + (f"; pyarrow in tasks / now: {statistics.median(walls) / now:.2f} (counts "
-             f"{'identical' if tasks_same else 'DIFFER'})" if tasks else ""))
-    return 0
+    rows = [cells(results[scan], what) for scan, what in MODES.items()]
+    rows += [cells([failures[scan]], f"{scan}, one file of 16 with a corrupt TEXT page") for scan in MODES]
+    base, now = (statistics.median(w for _, w, _, _ in results[m]) for m in MODES)
+    cpu_base, cpu_now = (statistics.median(c for _, _, c, _ in results[m]) for m in MODES)
+    print(f"Parquet read, {n:,} captions, {args.master}, {args.rounds} rounds alternated (median, min-max); counts "
+          f"{'identical' if same else 'DIFFER'}; with a corrupt file: "
+          f"{'identical, one file failed' if failures_same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
+    print(text_table(["read", "reading s", "count s", "read + count s", "busy core-s", "captions per busy core-s"], rows))
+    print(f"pyarrow in tasks / JVM scan: wall {now / base:.2f}, busy core-seconds {cpu_now / cpu_base:.2f}")
+    print("busy core-seconds by process, median (min-max)")
+    print(text_table(["read", *by_process["spark"]],
+                     [[what, *(_spread(xs) for xs in by_process[scan].values())] for scan, what in MODES.items()]))
 
 
 if __name__ == "__main__":

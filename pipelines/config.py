@@ -24,6 +24,7 @@ from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
 from classfreq.relevance.judge import VARIANTS
 
 DOC_UNITS = ("caption", "image")
+PARQUET_SCANS = ("python", "spark")  # --parquet-scan: pyarrow in the Python tasks, or Spark's JVM scan
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
@@ -70,6 +71,9 @@ class CountConfig(Config):
     master: str | None = option(help="Spark master (default: spark-submit's, else local[*])")
     partitions: int = option(0, help="repartition documents before counting (0: as read)")
     shuffle_partitions: int = option(16, help="spark.sql.shuffle.partitions")
+    parquet_scan: str = option("python", choices=PARQUET_SCANS,
+                               help="read local Parquet with pyarrow in the Python tasks (python) or with "
+                                    "Spark's JVM scan (spark)")
     progress_interval: float = option(10.0, help="seconds between progress lines (0: off)")
     staging: str | None = option(help="folder for split JSON arrays (default OUT/_staging/RUN_ID)")
 
@@ -114,6 +118,8 @@ class CountConfig(Config):
                                    ("--wait-lock", self.wait_lock, 0)):
             if value < least:
                 raise UserError(f"{flag} must be {'0 or more' if least == 0 else f'at least {least}'}, got {value}")
+        if self.parquet_scan not in PARQUET_SCANS:
+            raise UserError(f"--parquet-scan must be one of {', '.join(PARQUET_SCANS)}, got {self.parquet_scan!r}")
         if self.relevance_judge not in VARIANTS:
             raise UserError(f"--relevance-judge must be one of {', '.join(VARIANTS)}, got {self.relevance_judge!r}")
         return self
@@ -134,4 +140,5 @@ class CountConfig(Config):
         return "paper" if self.mode == "paper" else ("nested" if self.nested else "default")
 
     def read_options(self, staging: str) -> ReadOptions:
-        return ReadOptions(text_column=self.text_column, id_column=self.id_column, roles=self.roles, staging=staging)
+        return ReadOptions(text_column=self.text_column, id_column=self.id_column, roles=self.roles, staging=staging,
+                           python_parquet=self.parquet_scan == "python")

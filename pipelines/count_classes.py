@@ -60,6 +60,7 @@ from classfreq.pipelines.outputs import (  # noqa: E402
     stage_tables,
     write_warehouse,
 )
+from classfreq.pipelines.parquet_tasks import FAILED, PieceSource, count_pieces  # noqa: E402
 from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
 from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
@@ -255,25 +256,62 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
     """Match in Spark tasks; returns the partial rows summed over PARTIAL_KEY, and the capped
     doc matches (None without --max-matches-per-class)."""
     cap = job.spec.max_matches_per_class  # with --relevance, at least the judged sample
-    docs = read.docs.select(*_columns_to_count(read.result.has_parts, cap > 0))
+    pieces = read.result.pieces if read.docs is read.result.docs else None  # not after --sample, --dedup, --partitions
     with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
-        counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
-        if cap:  # the doc matches are a second query of the same partial rows
-            counted = counted.persist()
-        try:
-            with job.phases("count"):
-                sums = (counted.where(F.col("kind") != MATCH)
-                        .groupBy(*PARTIAL_KEY)
-                        .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
-                             F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
-                        .toPandas())
-            with job.phases("collecting"):
-                matches = _capped_matches(counted, cap, job.spec.sample_seed) if cap else None
-        finally:
-            if cap:  # also when the job failed on a corrupt file and is counted again (read_and_count)
-                counted.unpersist()
+        if pieces is not None:
+            sums, matches = _count_pieces(job, read, pieces, progress)
+        else:
+            docs = read.docs.select(*_columns_to_count(read.result.has_parts, cap > 0))
+            counted = docs.mapInArrow(partial(count_batches, spec=job.spec, progress=progress.acc), PARTIAL_DDL)
+            sums, matches = _sum_and_matches(job, counted)
     _remove_staging(job.staging)
     return sums, matches
+
+
+def _count_pieces(job: Job, read: Read, source: PieceSource, progress: Progress) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """count_step on Parquet read by pyarrow in the Python tasks (``parquet_tasks``). A piece that
+    does not decode is a ``files_failed`` row; when its file had other pieces, whose counts are in,
+    the other files are counted again."""
+    cap = job.spec.max_matches_per_class
+    sc = job.spark.sparkContext
+    while True:
+        rdd = sc.parallelize([(i,) for i in range(len(source.pieces))], source.partitions(sc.defaultParallelism))
+        body = partial(count_pieces, source=source, spec=job.spec, keep_details=cap > 0, progress=progress.acc)
+        counted = job.spark.createDataFrame(rdd, "piece int").mapInArrow(body, PARTIAL_DDL)
+        sums, matches = _sum_and_matches(job, counted, stop=partial(_split_failures, source=source))
+        failed = sums[sums.kind == FAILED]
+        redo = _split_failures(sums, source)
+        read.result.failed += sorted(zip(failed.file, failed.example))
+        if not redo:
+            return sums[sums.kind != FAILED], matches
+        source = source.without(set(failed.file))
+
+
+def _split_failures(sums: pd.DataFrame, source: PieceSource) -> set[str]:
+    """The failed files whose other pieces were counted (the count must be done again without them)."""
+    return {f for f in sums.file[sums.kind == FAILED] if sum(p.path == f for p in source.pieces) > 1}
+
+
+def _sum_and_matches(job: Job, counted: DataFrame, stop=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The partial rows summed over PARTIAL_KEY, and the capped doc matches (None without them, or
+    when ``stop(sums)`` says the count is to be done again)."""
+    cap = job.spec.max_matches_per_class
+    if cap:  # the doc matches are a second query of the same partial rows
+        counted = counted.persist()
+    try:
+        with job.phases("count"):
+            sums = (counted.where(F.col("kind") != MATCH)
+                    .groupBy(*PARTIAL_KEY)
+                    .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
+                         F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
+                    .toPandas())
+        if not cap or (stop is not None and stop(sums)):
+            return sums, None
+        with job.phases("collecting"):
+            return sums, _capped_matches(counted, cap, job.spec.sample_seed)
+    finally:
+        if cap:  # also when the job failed on a corrupt file and is counted again (read_and_count)
+            counted.unpersist()
 
 
 def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Parquet input, shared by the Parquet formats (format_laion, format_img2dataset, format_parquet),
-which differ only in their column layout. Pure Spark expressions: no Python per row, so reading
-is as fast as Spark's Parquet scan.
+which differ only in their column layout. ``read`` returns the documents as Spark's Parquet scan
+(pure Spark expressions) and, for local files whose columns pyarrow reads the same way, the
+pieces the Python tasks read and count themselves instead (``parquet_tasks``; the counter uses
+them unless --sample, --dedup or --partitions need the DataFrame).
 
 The read is optimistic. Before Spark reads them, only the footers of local files are read on the
 driver (threads, one file each): the column names (of the first file, for ``validate``) and the
@@ -30,6 +32,7 @@ from pyspark.sql.types import ArrayType, BinaryType, StringType
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import ALL_ROLE, COLUMNS, DOC_DDL, EXAMPLE_CHARS
 from classfreq.pipelines.input_files import is_local
+from classfreq.pipelines.parquet_tasks import PieceSource, unreadable
 from classfreq.pipelines.reader import Documents, Reader, ReadOptions, parquet_columns
 from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT, NON_STRING
 
@@ -60,26 +63,34 @@ class ParquetReader(Reader):
         return options
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        files, failed = inspect_files(files, options, self.layout)
+        found: dict = {}
+        files, failed = inspect_files(files, options, self.layout, found)
         if not files:
             return Documents(spark.createDataFrame([], DOC_DDL), has_parts=False, failed=failed)
         raw = spark.read.parquet(*files)
         text = _pick(raw.columns, options.text_column, self.layout.text)
         is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
-        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed)
+        pieces = None
+        if options.python_parquet and all(is_local(f) for f in files):
+            pieces = PieceSource.plan(files, {f: found[f][0] for f in files if f in found and found[f][0]},
+                                      {f: found[f][2] for f in files if f in found})
+        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed, pieces=pieces)
 
 
-def inspect_files(files: list[str], options: ReadOptions, layout: ParquetLayout) -> tuple[list[str], list[tuple[str, str]]]:
+def inspect_files(files: list[str], options: ReadOptions, layout: ParquetLayout,
+                  found: dict | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """(the files Spark can read, [(file, reason)] for the others): local files whose text column
     has another type than most files' (the first file's on a tie), from their footers. With
     ``options.check_pages`` (after a Spark job failed) also those with a page of a column the job
     reads that does not decode, or whose id, URL, NSFW or punsafe column has another type than most
-    files' (Spark reads each file as the type of one file's column)."""
+    files' (Spark reads each file as the type of one file's column). ``found`` gets
+    {file: (its columns' types, reason, rows per row group)} of the local files."""
     local = [f for f in files if is_local(f)]
+    found = {} if found is None else found
     with ThreadPoolExecutor(max_workers=min(len(local), os.cpu_count() or 1) or 1) as pool:
-        found = dict(zip(local, pool.map(lambda f: _column_types(f, options, layout), local)))
-    failed = [(f, why) for f, (_, why) in found.items() if why]
-    types = {f: kinds for f, (kinds, why) in found.items() if kinds and not why}
+        found.update(zip(local, pool.map(lambda f: _column_types(f, options, layout), local)))
+    failed = [(f, why) for f, (_, why, _) in found.items() if why]
+    types = {f: kinds for f, (kinds, why, _) in found.items() if kinds and not why}
     for role in ("text", "id", "url", "NSFW", "punsafe") if options.check_pages else ("text",):
         failed += _odd_types(types, role)
     bad = {f for f, _ in failed}
@@ -99,25 +110,27 @@ def _odd_types(types: dict[str, dict[str, tuple[str, str]]], role: str) -> list[
             for f, cols in types.items() if role in cols and cols[role][1] != usual]
 
 
-def _column_types(path: str, options: ReadOptions, layout: ParquetLayout) -> tuple[dict | None, str | None]:
-    """({role: (column, type as Spark sees it)} of the columns the job reads, None), from the footer;
-    with ``options.check_pages`` after decoding every page of them. (None, reason) when the footer
-    or a page does not decode; (None, None) without a text column (``validate`` says)."""
+def _column_types(path: str, options: ReadOptions, layout: ParquetLayout) -> tuple[dict | None, str | None, list[int]]:
+    """({role: (column, type as Spark sees it)} of the columns the job reads, None, rows per row
+    group), from the footer; with ``options.check_pages`` after decoding every page of them.
+    (None, reason, []) when the footer or a page does not decode; (None, None, []) without a text
+    column (``validate`` says)."""
     try:
         pf = pq.ParquetFile(path)
         schema = pf.schema_arrow
         text = _pick(schema.names, options.text_column, layout.text)
         if text is None:
-            return None, None
+            return None, None, []
         cols = {"text": text, "id": _pick(schema.names, options.id_column, layout.id),
                 "url": _pick(schema.names, None, layout.url), "NSFW": "NSFW", "punsafe": "punsafe"}
         cols = {role: c for role, c in cols.items() if c in schema.names}
         if options.check_pages:
             for group in range(pf.num_row_groups):
                 pf.read_row_group(group, columns=list(dict.fromkeys(cols.values())))
-        return {role: (c, _spark_kind(schema.field(c).type)) for role, c in cols.items()}, None
+        rows = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
+        return {role: (c, _spark_kind(schema.field(c).type)) for role, c in cols.items()}, None, rows
     except Exception as exc:  # pyarrow raises OSError, ArrowException, ValueError... for a corrupt page
-        return None, f"unreadable Parquet file: {type(exc).__name__}: {str(exc)[:300]}"
+        return None, unreadable(exc), []
 
 
 def _spark_kind(dtype: pa.DataType) -> str:

@@ -39,6 +39,8 @@ class ReadOptions:
     header: tuple[str, ...] = ()         # CSV: the column names of the first file
     check_pages: bool = False            # Parquet: decode every page of the columns read on the driver first
                                          # (only after a Spark job failed on the optimistic read)
+    python_parquet: bool = True          # Parquet: count local files read by pyarrow in the Python tasks
+                                         # (parquet_tasks); False: Spark's Parquet scan (the JVM)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Documents:
     docs: object                         # pyspark DataFrame of DOC_SCHEMA rows
     has_parts: bool                      # some documents have parts (the counter must hand them to Python)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) of files it could not read
+    pieces: object = None                # Parquet: a parquet_tasks.PieceSource the tasks can read and count
+                                         # instead of ``docs`` (None: count ``docs``)
 
 
 def base_name(path: str) -> str:

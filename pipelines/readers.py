@@ -52,6 +52,7 @@ class ReadResult:
     files: list[str]
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     has_parts: bool = False  # some documents have parts (the counter must hand them to Python)
+    pieces: object = None  # Parquet read in the Python tasks (parquet_tasks.PieceSource), else None
 
     @property
     def fmt(self) -> str:
@@ -86,13 +87,13 @@ def read_documents(spark, files: list[str], fmt: str, options: ReadOptions, doc_
         raise UserError(f"--doc-unit image needs COCO or Flickr input (got {reader.name})")
     if good:
         read = reader.read(spark, good, reader.validate(spark, good, options))
-        docs, has_parts = read.docs, read.has_parts
+        docs, has_parts, pieces = read.docs, read.has_parts, read.pieces
         failed += read.failed
     else:
-        docs, has_parts = spark.createDataFrame([], DOC_DDL), False
+        docs, has_parts, pieces = spark.createDataFrame([], DOC_DDL), False, None
     if doc_unit == "image":
-        docs, has_parts = group_by_image(docs), True
-    return ReadResult(docs, reader, files, failed, has_parts)
+        docs, has_parts, pieces = group_by_image(docs), True, None
+    return ReadResult(docs, reader, files, failed, has_parts, pieces)
 
 
 def group_by_image(docs: DataFrame) -> DataFrame:

@@ -124,3 +124,35 @@ def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, stand
         assert con.execute("SELECT options->>'$.spark_master' FROM runs").fetchone()[0] == url
     finally:
         con.close()
+
+
+def test_parquet_read_in_the_tasks_on_a_standalone_cluster_equals_the_jvm_scan(shared, tmp_path, standalone_cluster):
+    """Local Parquet is read by the executors' Python workers (pyarrow, parquet_tasks) on a cluster
+    too: the same tables as Spark's JVM scan on the embedded master."""
+    url, env, _ = standalone_cluster
+    data = shared / "captions" / "laion400m_sample_img2dataset" / "test_10000.parquet"
+    zip_path = tmp_path / "classfreq.zip"
+    subprocess.run([sys.executable, "-m", "classfreq.pipelines.pyfiles", str(zip_path)], check=True, cwd=ROOT)
+    wh = tmp_path / "cluster.duckdb"
+    cmd = [str(SPARK_BIN / "spark-submit"), "--master", url, "--total-executor-cores", "2",
+           "--executor-memory", "1g", "--driver-memory", "1g", "--conf", "spark.ui.enabled=false",
+           "--py-files", str(zip_path), str(ROOT / "pipelines" / "count_classes.py"),
+           "--input", str(data), "--source", "laion_cluster", "--format", "laion", "--max-matches-per-class", "3",
+           "--out", str(tmp_path / "cluster_out"), "--warehouse", str(wh), "--progress-interval", "0"]
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    local = count(tmp_path, data, "laion_cluster", format="laion", max_matches_per_class=3, parquet_scan="spark")
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        for table in ("counts", "class_counts"):
+            remote = con.execute(f"SELECT * FROM {table}").fetchdf()
+            remote = remote.drop(columns=[c for c in remote.columns if c not in local.tables[table].columns])
+            pd.testing.assert_frame_equal(comparable(remote, table), comparable(local.tables[table][list(remote.columns)], table),
+                                          check_dtype=False)
+        remote = con.execute("SELECT class_index, doc_id FROM doc_matches ORDER BY 1, 2").fetchdf()
+        mine = local.tables["doc_matches"][["class_index", "doc_id"]].sort_values(["class_index", "doc_id"], ignore_index=True)
+        pd.testing.assert_frame_equal(remote, mine, check_dtype=False)
+        assert con.execute("SELECT docs_read FROM source_stats").fetchone()[0] == 10000
+        assert con.execute("SELECT options->>'$.spark_master' FROM runs").fetchone()[0] == url
+    finally:
+        con.close()

@@ -63,6 +63,13 @@ def test_validate_refuses_with_one_sentence(option, needle):
     assert needle in str(err.value) and "\n" not in str(err.value)
 
 
+def test_an_unknown_parquet_scan_is_refused_from_python_too():
+    with pytest.raises(UserError, match="--parquet-scan must be one of python, spark, got 'jvm'"):
+        CountConfig(inputs=("a",), source="s", parquet_scan="jvm").validate()
+    assert parse("--input a --source s").parquet_scan == "python"
+    assert parse("--input a --source s --parquet-scan spark").parquet_scan == "spark"
+
+
 def test_every_value_the_checks_accept():
     for fmt in FORMATS:
         assert parse(f"--input a --source s --format {fmt}").format == fmt

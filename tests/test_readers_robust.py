@@ -216,14 +216,15 @@ def test_count_csv_of_real_captions_with_quoted_newlines_matches_the_reference(s
 
 @pytest.mark.parametrize("column", ["SAMPLE_ID", "TEXT"])
 def test_count_parquet_with_a_corrupt_column_fails_one_file_and_recounts_the_rest(tmp_path, column, capfd):
-    """The read is optimistic (no page decoded before Spark counts); the Spark job fails on the
-    corrupt file, the pages are checked, and the rest is counted again, exactly."""
+    """Spark's JVM scan (--parquet-scan spark, and Hadoop URIs) reads optimistically (no page decoded
+    before Spark counts); the Spark job fails on the corrupt file, the pages are checked, and the
+    rest is counted again, exactly."""
     folder = tmp_path / "pq"
     folder.mkdir()
     pq.write_table(laion_rows(3000), folder / "a.parquet", use_dictionary=False)
     pq.write_table(laion_rows(2000, 3000), folder / "b.parquet", use_dictionary=False)
     corrupt_column(folder / "b.parquet", column)
-    res = count(tmp_path, folder, "pq_corrupt_" + column.lower(), max_matches_per_class=3)
+    res = count(tmp_path, folder, "pq_corrupt_" + column.lower(), max_matches_per_class=3, parquet_scan="spark")
     s = stats(res)
     assert (s["docs_read"], s["docs_matched"], s["files_failed"]) == (3000, 3000, 1)
     q = res.tables["quarantine"]
@@ -307,3 +308,117 @@ def test_count_parquet_bug_in_python_is_raised_without_checking_pages(tmp_path, 
     with pytest.raises(TypeError, match="a bug of ours"):
         count(tmp_path, folder, "pq_bug")
     assert "decoding the pages" not in capsys.readouterr().err
+
+
+# --- Parquet read by pyarrow in the Python tasks (parquet_tasks), against Spark's JVM scan ----------
+
+TABLES = ("counts", "class_counts", "source_stats", "quarantine", "doc_matches")
+ODD_TEXTS = [b"a goldfish", b"bad \xff\xfe goldfish", None, b"", "金魚 goldfish".encode(), b"\xed\xa0\x80 tench",
+             b"a tench " + b"x" * 600 + b"\xc3", b"\xf0\x9f\x98 a tabby cat", b"   \t "]
+
+
+def both_scans(tmp_path, inputs, source: str, **options) -> tuple:
+    """The same run with Spark's JVM scan and with pyarrow in the tasks: (spark result, python result)."""
+    spark = count(tmp_path, inputs, source, out=tmp_path / "out_spark", warehouse=tmp_path / "spark.duckdb",
+                  parquet_scan="spark", **options)
+    python = count(tmp_path, inputs, source, out=tmp_path / "out_python", warehouse=tmp_path / "python.duckdb",
+                   parquet_scan="python", **options)
+    return spark, python
+
+
+def assert_same_tables(a, b, tables=TABLES) -> None:
+    assert set(a.tables) == set(b.tables)
+    for table in (t for t in tables if t in a.tables):
+        x, y = (r.tables[table].drop(columns=["run_id"], errors="ignore") for r in (a, b))
+        x, y = (t.sort_values(list(t.columns), ignore_index=True) for t in (x, y))
+        assert x.equals(y), (table, x.compare(y) if x.shape == y.shape else (x.shape, y.shape))
+
+
+def odd_file(path, n_reps: int, ids=None, string_column: bool = False, **extra) -> None:
+    texts = pa.array(ODD_TEXTS * n_reps, pa.binary())
+    columns = {"TEXT": texts.view(pa.string()) if string_column else texts, **extra}  # a string column, bytes unchecked
+    if ids is not None:
+        columns["SAMPLE_ID"] = ids
+    pq.write_table(pa.table(columns), path, row_group_size=40, use_dictionary=False)
+
+
+@pytest.mark.parametrize("layout", ["int ids", "string ids with nulls", "no ids", "string column"])
+@pytest.mark.parametrize("cap", [0, 3])
+def test_parquet_in_tasks_quarantines_and_counts_as_the_jvm_scan(tmp_path, monkeypatch, layout, cap):
+    """Every quarantine case (invalid UTF-8 of several kinds, surrogates, truncated sequences, null
+    text, long examples cut), ids from the id column or ``file:row``, file names Spark escapes, and
+    files cut into several pieces: every table identical to the JVM scan's."""
+    from classfreq.pipelines import parquet_tasks
+
+    monkeypatch.setattr(parquet_tasks, "ROWS_PER_PIECE", 100)  # 40-row groups: several pieces per file
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    n = len(ODD_TEXTS) * 30
+    for k, name in enumerate(["a b#ü%.parquet", "plain.parquet"]):
+        first = k * n
+        ids = {"int ids": pa.array(range(first, first + n), pa.int64()),
+               "string ids with nulls": pa.array([None if i % 7 == 0 else f"s{i}" for i in range(first, first + n)]),
+               }.get(layout)
+        extra = {"URL": [f"http://x/{i}" for i in range(n)], "NSFW": ["UNLIKELY"] * n,
+                 "punsafe": pa.array([i / n for i in range(n)], pa.float32())}
+        odd_file(folder / name, 30, ids=ids, string_column=layout == "string column", **extra)
+    files = sorted(str(p) for p in folder.iterdir())
+    assert read_documents(spark_session(), files, "laion", ReadOptions()).pieces is not None  # read in the tasks
+    a, b = both_scans(tmp_path, folder, "odd", max_matches_per_class=cap)
+    assert_same_tables(a, b)
+    s = stats(b)
+    assert (s["docs_read"], s["files_failed"]) == (2 * n, 0)
+    q = b.tables["quarantine"]
+    assert set(q.reason) == {"invalid UTF-8 bytes", "record without a text field ('TEXT')"}
+    assert q.file.str.startswith("file:").all() and q.file.str.contains("a%20b%23ü%25.parquet").any()
+    assert_invariant(b)
+
+
+@pytest.mark.parametrize("column", ["TEXT", "SAMPLE_ID"])
+@pytest.mark.parametrize("pieces", [1, 3])
+def test_parquet_in_tasks_a_corrupt_piece_fails_its_file_and_the_job_finishes(tmp_path, monkeypatch, column, pieces):
+    """A page that does not decode, in a file read as one piece or as several (its other pieces
+    counted, then the count done again without the file): one files_failed row, the other files
+    counted exactly, no Spark job failure and no page check; as the JVM scan's tables."""
+    from classfreq.pipelines import parquet_tasks
+
+    monkeypatch.setattr(parquet_tasks, "ROWS_PER_PIECE", 10_000 if pieces == 1 else 700)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pq.write_table(laion_rows(3000), folder / "a.parquet", use_dictionary=False)
+    pq.write_table(laion_rows(2000, 3000), folder / "b.parquet", use_dictionary=False, row_group_size=700)
+    meta = pq.read_metadata(folder / "b.parquet").row_group(pieces - 1)  # the last piece's first group
+    chunk = next(meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == column)
+    with open(folder / "b.parquet", "r+b") as f:
+        f.seek(chunk.data_page_offset)
+        f.write(bytes((i * 131 + 7) % 256 for i in range(min(chunk.total_compressed_size, 4000))))
+    a, b = both_scans(tmp_path, folder, "pq_corrupt", max_matches_per_class=3)
+    s = stats(b)
+    assert (s["docs_read"], s["docs_matched"], s["files_failed"]) == (3000, 3000, 1)
+    assert "checking pages" not in b.timings and "checking pages" in a.timings
+    q = b.tables["quarantine"]
+    assert q.file.str.rsplit("/", n=1).str[-1].tolist() == ["b.parquet"] and q.n.tolist() == [0]
+    assert q.example.iloc[0].startswith("unreadable Parquet file")
+    assert_same_tables(a, b, ("counts", "class_counts", "doc_matches"))
+    assert_invariant(b)
+
+
+def test_parquet_in_tasks_plans_pieces_only_where_it_reads_as_spark_does():
+    """The JVM scan stays for what only it reads the same way: a list or number text column, a
+    double id (Spark's 1.0E10), files that disagree on a column's type, dictionary columns."""
+    from classfreq.pipelines.parquet_tasks import PieceSource
+
+    def plan(*kinds):
+        files = [f"/x/{i}.parquet" for i in range(len(kinds))]
+        return PieceSource.plan(files, dict(zip(files, kinds)), {f: [300, 300, 300] for f in files}, rows_per_piece=500)
+
+    ok = {"text": ("TEXT", "string"), "id": ("SAMPLE_ID", "int64"), "punsafe": ("punsafe", "float")}
+    source = plan(ok, ok)
+    assert [(p.path, p.groups, p.first_row) for p in source.pieces] == [
+        ("/x/0.parquet", (0, 1), 0), ("/x/0.parquet", (2,), 600), ("/x/1.parquet", (0, 1), 0), ("/x/1.parquet", (2,), 600)]
+    assert plan({"text": ("TEXT", "binary")}) is not None
+    for odd in ({"text": ("TEXT", "list<string>")}, {"text": ("TEXT", "int64")},
+                {**ok, "id": ("SAMPLE_ID", "double")}, {"text": ("TEXT", "dictionary<values=string, indices=int32>")},
+                {**ok, "url": ("URL", "int64")}):
+        assert plan(odd) is None, odd
+    assert plan(ok, {**ok, "id": ("SAMPLE_ID", "string")}) is None
