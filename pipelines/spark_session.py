@@ -12,6 +12,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from typing import BinaryIO
 
 from classfreq.pipelines.jvm_archive import driver_archive
@@ -72,6 +73,7 @@ def start_in_background(master: str | None, shuffle_partitions: int, small_input
     if start.fast_end is None:
         start.abandon()
         return False
+    start.fast_end.output = start.output  # its last lines written out before the process ends
     _BACKGROUND = start
     start.thread = threading.Thread(target=start.run_in_thread, name="classfreq-spark-start", daemon=True)
     atexit.register(start.end_if_unfinished)
@@ -187,6 +189,7 @@ class _HeldOutput:
     def __init__(self):
         self.lock = threading.Lock()
         self.held: list[tuple[int, bytes]] | None = []
+        self.pumps: list[threading.Thread] = []
 
     def launch(self, master: str | None, app_name: str, settings: dict) -> None:
         """Start the JVM as getOrCreate would (pyspark's launch, the same settings), its output
@@ -199,7 +202,9 @@ class _HeldOutput:
             conf.setMaster(master)
         ends = [os.pipe(), os.pipe()]
         for (read, _), fd in zip(ends, (1, 2)):
-            threading.Thread(target=self._pump, args=(read, fd), name=f"classfreq-jvm-output-{fd}", daemon=True).start()
+            self.pumps.append(threading.Thread(target=self._pump, args=(read, fd), name=f"classfreq-jvm-output-{fd}",
+                                               daemon=True))
+            self.pumps[-1].start()
         try:
             gateway = launch_gateway(conf, popen_kwargs={"stdout": ends[0][1], "stderr": ends[1][1]})
         finally:
@@ -226,6 +231,13 @@ class _HeldOutput:
             for fd, chunk in self.held:
                 _write(fd, chunk)
             self.held = None
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Once the JVM has ended (its pipes closed): wait for the pumps to write its last lines,
+        which a process ending with os._exit would otherwise lose (a dying JVM's diagnostic)."""
+        deadline = time.monotonic() + timeout
+        for pump in self.pumps:
+            pump.join(max(0.0, deadline - time.monotonic()))
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -334,6 +346,7 @@ class FastEnd:
         self.lock = lock  # the open lock file of the folder (see _locked_folder)
         self.spark = None
         self.jvm = None  # the JVM's Popen (spark-submit execs the JVM: same process)
+        self.output: _HeldOutput | None = None  # an early start's JVM output, pumped by threads
 
     @classmethod
     def make(cls, master: str | None, settings: dict, archive_options: str) -> FastEnd | None:
@@ -372,6 +385,8 @@ class FastEnd:
                 self.jvm.wait(timeout=10)
             except (OSError, ValueError):
                 pass
+        if self.output is not None and self.output.held is None:  # released: what the JVM wrote goes out
+            self.output.drain()
         self.remove_folder()
 
     def remove_folder(self) -> None:

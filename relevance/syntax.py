@@ -61,7 +61,9 @@ def _import_thinc_without_torch() -> None:
     `python -X importtime`), paid by every Spark Python worker that loads the fast judge. A module
     set to None in sys.modules raises ImportError on import, which thinc handles as torch being
     absent; torch imports normally afterwards (the full judge's MiniLM). Parses are unchanged:
-    thinc's CPU ops are numpy's either way."""
+    thinc's CPU ops are numpy's either way. The cost: in this process thinc keeps believing torch
+    absent (its PyTorchWrapper, spacy-transformers and prefer_gpu fail), which no classfreq code uses;
+    a caller that needs them imports torch or thinc first, and this is skipped."""
     if "thinc" in sys.modules or "torch" in sys.modules:
         return
     sys.modules["torch"] = None  # type: ignore[assignment]
