@@ -15,8 +15,10 @@ with a corrupt TEXT page.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -138,6 +140,56 @@ def jvm_child(args) -> int:
     return 0
 
 
+def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str) -> tuple[list[list[str]], bool]:
+    """`classfreq count` end to end (a fresh process, its JVM's start included) on the 16 files,
+    with the interpreter of ``before`` (another checkout's) and this one, rounds alternated.
+    Busy core-seconds: the CPU of the process and of all it started, reaped ones and the orphans
+    it leaves (this process is their subreaper). Rows: [run, wall, busy core-s, captions per
+    busy core-s]; and whether the counts printed agree."""
+    import ctypes
+    import resource
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    files = [str(f) for f in sorted(data.glob("*.parquet"))]
+    runs = {"before": before, "now": sys.executable}
+    found: dict[str, list[tuple[float, float, str]]] = {k: [] for k in runs}
+    # a warm-up run of each first (its JVM may record the class archive of jvm_archive at exit)
+    order = [(-1, k) for k in runs] + [(i, k) for i in range(rounds) for k in (list(runs) if i % 2 == 0
+                                                                                  else list(runs)[::-1])]
+    for r, label in order:
+        python = runs[label]
+        out = work / f"cli_{label}_{r}"
+        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+        argv = [python, "-m", "classfreq.cli", "count", *(a for f in files for a in ("--input", f)),
+                "--source", "cli", "--master", master, "--out", str(out), "--warehouse", str(out / "wh.duckdb"),
+                "--progress-interval", "0"]
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work, timeout=3600)
+        wall = time.perf_counter() - start
+        with contextlib.suppress(ChildProcessError):
+            while True:  # the JVM, its workers: whatever the run left running, to its end
+                os.waitpid(-1, 0)
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+        if done.returncode != 0:
+            raise RuntimeError(f"classfreq count ({label}) failed: {done.stderr[-2000:]}")
+        # the class counts written, and the summary's totals
+        tables = [pq.read_table(f, columns=["role", "class_index", "docs", "mentions"])
+                  for f in sorted(out.glob("class_counts/**/*.parquet"))]
+        counts = str(sorted(r for t in tables for r in zip(*t.to_pydict().values()))) + re.sub(
+            r" in [\d.]+s|; run \S+", "", done.stdout.splitlines()[0])
+        shutil.rmtree(out, ignore_errors=True)
+        print(f"  {f'round {r + 1}' if r >= 0 else 'warm-up'} {label}: {wall:.2f}s, {cpu:.2f} busy core-s",
+              file=sys.stderr)
+        if r >= 0:
+            found[label].append((wall, cpu, counts))
+    same = len({c for runs_ in found.values() for _, _, c in runs_}) == 1
+    rows = [[f"{label} ({runs[label]})", _spread([w for w, _, _ in xs]), _spread([c for _, c, _ in xs]),
+             f"{n / statistics.median(c for _, c, _ in xs):,.0f}"] for label, xs in found.items()]
+    return rows, same
+
+
 def config(work: Path, folder: Path, name: str, scan: str):
     from classfreq.pipelines.config import CountConfig
 
@@ -176,6 +228,8 @@ def main(argv=None) -> int:
                    help="with --jvm-flags: this flag set instead of the default list (repeat; --flag-set= for none, "
                         "--flag-set=-XX:... for one)")
     p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
+    p.add_argument("--cli-before", metavar="PYTHON", help="also: `classfreq count` end to end with this interpreter "
+                                                          "(another checkout's venv) against this checkout's")
     p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--java-options", default="", help=argparse.SUPPRESS)
@@ -201,6 +255,12 @@ def main(argv=None) -> int:
                   f"in its own JVM after a warm-up run, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
             print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
+        if args.cli_before:
+            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before)
+            print(f"`classfreq count` end to end (fresh process, JVM start included), {n:,} captions in 16 files, "
+                  f"{args.master}, {args.rounds} rounds alternated (median, min-max); counts "
+                  f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
+            print(text_table(["run", "wall s", "busy core-s", "captions per busy core-s"], rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
