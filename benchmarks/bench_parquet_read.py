@@ -1,7 +1,9 @@
 """The Parquet read: pyarrow inside the Python tasks (``parquet_tasks``, ``--parquet-scan python``,
 now) against Spark's JVM Parquet scan handed to Python through Arrow (``--parquet-scan spark``,
 before), in one Spark session, rounds alternated; and, each in its own JVM, the JVM scan under
-JVM flags meant to lower the JVM's own CPU (``--jvm-flags``).
+JVM flags meant to lower the JVM's own CPU (``--jvm-flags``); and ``--cli-before PYTHON``:
+`classfreq count` end to end, fresh processes, another checkout's interpreter against this one's
+(``--cli-ablation``: also this one with the JVM's C2 compiler back).
 
 Both run the job's own read and count steps (``count_classes.read_and_count``) on the real shared
 captions replicated into LAION-layout Parquet files (SAMPLE_ID, URL, TEXT); the class counts of
@@ -10,7 +12,7 @@ tree (driver, JVM, Python workers). A final row per path runs the failure path: 
 with a corrupt TEXT page.
 
     .venv/bin/python benchmarks/bench_parquet_read.py --shared ../shared/data [--captions 2000000] \
-        [--rounds 3] [--master local[1]] [--jvm-flags]
+        [--rounds 3] [--master local[1]] [--jvm-flags] [--no-paths --cli-before /work/main/.venv/bin/python]
 """
 from __future__ import annotations
 
@@ -140,26 +142,36 @@ def jvm_child(args) -> int:
     return 0
 
 
-def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str) -> tuple[list[list[str]], bool]:
+def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str,
+              ablation: bool = False) -> tuple[list[list[str]], bool]:
     """`classfreq count` end to end (a fresh process, its JVM's start included) on the 16 files,
     with the interpreter of ``before`` (another checkout's) and this one, rounds alternated.
     Busy core-seconds: the CPU of the process and of all it started, reaped ones and the orphans
     it leaves (this process is their subreaper). Rows: [run, wall, busy core-s, captions per
-    busy core-s]; and whether the counts printed agree."""
+    busy core-s]; and whether the counts written agree. ``ablation``: also this checkout with its
+    JVM's C2 compiler back (-XX:TieredStopAtLevel=4 in a spark-defaults.conf, whose driver options
+    come after the run's own)."""
     import ctypes
     import resource
 
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     files = [str(f) for f in sorted(data.glob("*.parquet"))]
     runs = {"before": before, "now": sys.executable}
+    extra_env = {label: {} for label in runs}
+    if ablation:
+        conf = work / "conf_c2"
+        conf.mkdir(exist_ok=True)
+        (conf / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -XX:TieredStopAtLevel=4\n")
+        runs["now, C2 kept"] = sys.executable
+        extra_env["now, C2 kept"] = {"SPARK_CONF_DIR": str(conf)}
     found: dict[str, list[tuple[float, float, str]]] = {k: [] for k in runs}
     # a warm-up run of each first (its JVM may record the class archive of jvm_archive at exit)
-    order = [(-1, k) for k in runs] + [(i, k) for i in range(rounds) for k in (list(runs) if i % 2 == 0
-                                                                                  else list(runs)[::-1])]
+    order = [(-1, k) for k in runs] + [(i, k) for i in range(rounds)
+                                       for k in (list(runs) if i % 2 == 0 else list(runs)[::-1])]
     for r, label in order:
         python = runs[label]
-        out = work / f"cli_{label}_{r}"
-        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+        out = work / f"cli_{label.replace(' ', '_').replace(',', '')}_{r}"
+        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, **extra_env[label]}
         argv = [python, "-m", "classfreq.cli", "count", *(a for f in files for a in ("--input", f)),
                 "--source", "cli", "--master", master, "--out", str(out), "--warehouse", str(out / "wh.duckdb"),
                 "--progress-interval", "0"]
@@ -230,6 +242,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
     p.add_argument("--cli-before", metavar="PYTHON", help="also: `classfreq count` end to end with this interpreter "
                                                           "(another checkout's venv) against this checkout's")
+    p.add_argument("--cli-ablation", action="store_true", help="with --cli-before: also this checkout with the "
+                                                                "JVM's C2 compiler back")
     p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--java-options", default="", help=argparse.SUPPRESS)
@@ -256,7 +270,7 @@ def main(argv=None) -> int:
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
             print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
         if args.cli_before:
-            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before)
+            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before, args.cli_ablation)
             print(f"`classfreq count` end to end (fresh process, JVM start included), {n:,} captions in 16 files, "
                   f"{args.master}, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
