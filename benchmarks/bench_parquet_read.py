@@ -142,19 +142,62 @@ def jvm_child(args) -> int:
     return 0
 
 
+class TreeCpu:
+    """The CPU seconds of this process's descendants while the block runs: each process's own user
+    + system time, sampled from /proc every 50 ms, its last value kept. Not the parents' counts of
+    reaped children (cutime): pyspark's daemon ignores SIGCHLD, so its workers' time reaches no
+    parent. A process's last < 50 ms, or one that lives less, is missed (alike in every run)."""
+
+    def __init__(self, interval: float = 0.05):
+        import threading
+
+        self.interval, self.last, self.stop = interval, {}, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last.values())
+
+    def _sample(self) -> None:
+        tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+        while True:
+            children: dict[int, list[tuple[int, str, float]]] = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # state, ppid, ... utime stime at 11-12, starttime at 19 (with pid: one process)
+                children.setdefault(int(fields[1]), []).append((int(pid), fields[19], (int(fields[11]) + int(fields[12])) / tick))
+            todo = [me]
+            while todo:
+                for pid, started, cpu in children.get(todo.pop(), []):
+                    self.last[(pid, started)] = cpu
+                    todo.append(pid)
+            if self.stop.wait(self.interval):
+                return
+
+
 def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str,
               ablation: bool = False) -> tuple[list[list[str]], bool]:
     """`classfreq count` end to end (a fresh process, its JVM's start included) on the 16 files,
     with the interpreter of ``before`` (another checkout's) and this one, rounds alternated.
-    Busy core-seconds: the CPU of the process and of all it started, reaped ones and the orphans
-    it leaves (this process is their subreaper). Rows: [run, wall, busy core-s, captions per
+    Busy core-seconds: the CPU of the process and of all it started (``TreeCpu``). Rows: [run, wall, busy core-s, captions per
     busy core-s]; and whether the counts written agree. ``ablation``: also this checkout with its
     JVM's C2 compiler back (-XX:TieredStopAtLevel=4 in a spark-defaults.conf, whose driver options
     come after the run's own)."""
     import ctypes
-    import resource
 
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in the tree
     files = [str(f) for f in sorted(data.glob("*.parquet"))]
     runs = {"before": before, "now": sys.executable}
     extra_env = {label: {} for label in runs}
@@ -175,15 +218,14 @@ def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: 
         argv = [python, "-m", "classfreq.cli", "count", *(a for f in files for a in ("--input", f)),
                 "--source", "cli", "--master", master, "--out", str(out), "--warehouse", str(out / "wh.duckdb"),
                 "--progress-interval", "0"]
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work, timeout=3600)
-        wall = time.perf_counter() - start
-        with contextlib.suppress(ChildProcessError):
-            while True:  # the JVM, its workers: whatever the run left running, to its end
-                os.waitpid(-1, 0)
-        now = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+        with TreeCpu() as tree:
+            start = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work, timeout=3600)
+            wall = time.perf_counter() - start
+            with contextlib.suppress(ChildProcessError):
+                while True:  # the JVM, its workers: whatever the run left running, to its end
+                    os.waitpid(-1, 0)
+        cpu = tree.seconds
         if done.returncode != 0:
             raise RuntimeError(f"classfreq count ({label}) failed: {done.stderr[-2000:]}")
         # the class counts written, and the summary's totals
