@@ -2,8 +2,7 @@
 now) against Spark's JVM Parquet scan handed to Python through Arrow (``--parquet-scan spark``,
 before), in one Spark session, rounds alternated; and, each in its own JVM, the JVM scan under
 JVM flags meant to lower the JVM's own CPU (``--jvm-flags``); and ``--cli-before PYTHON``:
-`classfreq count` end to end, fresh processes, another checkout's interpreter against this one's
-(``--cli-ablation``: also this one with the JVM's C2 compiler back).
+`classfreq count` end to end, fresh processes, another checkout's interpreter against this one's.
 
 Both run the job's own read and count steps (``count_classes.read_and_count``) on the real shared
 captions replicated into LAION-layout Parquet files (SAMPLE_ID, URL, TEXT); the class counts of
@@ -187,34 +186,24 @@ class TreeCpu:
                 return
 
 
-def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str,
-              ablation: bool = False) -> tuple[list[list[str]], bool]:
+def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str) -> tuple[list[list[str]], bool]:
     """`classfreq count` end to end (a fresh process, its JVM's start included) on the 16 files,
     with the interpreter of ``before`` (another checkout's) and this one, rounds alternated.
     Busy core-seconds: the CPU of the process and of all it started (``TreeCpu``). Rows: [run, wall, busy core-s, captions per
-    busy core-s]; and whether the counts written agree. ``ablation``: also this checkout with its
-    JVM's C2 compiler back (-XX:TieredStopAtLevel=4 in a spark-defaults.conf, whose driver options
-    come after the run's own)."""
+    busy core-s]; and whether the counts written agree."""
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in the tree
     files = [str(f) for f in sorted(data.glob("*.parquet"))]
     runs = {"before": before, "now": sys.executable}
-    extra_env = {label: {} for label in runs}
-    if ablation:
-        conf = work / "conf_c2"
-        conf.mkdir(exist_ok=True)
-        (conf / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -XX:TieredStopAtLevel=4\n")
-        runs["now, C2 kept"] = sys.executable
-        extra_env["now, C2 kept"] = {"SPARK_CONF_DIR": str(conf)}
     found: dict[str, list[tuple[float, float, str]]] = {k: [] for k in runs}
     # a warm-up run of each first (its JVM may record the class archive of jvm_archive at exit)
     order = [(-1, k) for k in runs] + [(i, k) for i in range(rounds)
                                        for k in (list(runs) if i % 2 == 0 else list(runs)[::-1])]
     for r, label in order:
         python = runs[label]
-        out = work / f"cli_{label.replace(' ', '_').replace(',', '')}_{r}"
-        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, **extra_env[label]}
+        out = work / f"cli_{label}_{r}"
+        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
         argv = [python, "-m", "classfreq.cli", "count", *(a for f in files for a in ("--input", f)),
                 "--source", "cli", "--master", master, "--out", str(out), "--warehouse", str(out / "wh.duckdb"),
                 "--progress-interval", "0"]
@@ -284,8 +273,6 @@ def main(argv=None) -> int:
     p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
     p.add_argument("--cli-before", metavar="PYTHON", help="also: `classfreq count` end to end with this interpreter "
                                                           "(another checkout's venv) against this checkout's")
-    p.add_argument("--cli-ablation", action="store_true", help="with --cli-before: also this checkout with the "
-                                                                "JVM's C2 compiler back")
     p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--java-options", default="", help=argparse.SUPPRESS)
@@ -312,7 +299,7 @@ def main(argv=None) -> int:
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
             print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
         if args.cli_before:
-            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before, args.cli_ablation)
+            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before)
             print(f"`classfreq count` end to end (fresh process, JVM start included), {n:,} captions in 16 files, "
                   f"{args.master}, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
