@@ -1,7 +1,8 @@
 """The Parquet read: pyarrow inside the Python tasks (``parquet_tasks``, ``--parquet-scan python``,
 now) against Spark's JVM Parquet scan handed to Python through Arrow (``--parquet-scan spark``,
 before), in one Spark session, rounds alternated; and, each in its own JVM, the JVM scan under
-JVM flags meant to lower the JVM's own CPU (``--jvm-flags``).
+JVM flags meant to lower the JVM's own CPU (``--jvm-flags``); and ``--cli-before PYTHON``:
+`classfreq count` end to end, fresh processes, another checkout's interpreter against this one's.
 
 Both run the job's own read and count steps (``count_classes.read_and_count``) on the real shared
 captions replicated into LAION-layout Parquet files (SAMPLE_ID, URL, TEXT); the class counts of
@@ -10,13 +11,15 @@ tree (driver, JVM, Python workers). A final row per path runs the failure path: 
 with a corrupt TEXT page.
 
     .venv/bin/python benchmarks/bench_parquet_read.py --shared ../shared/data [--captions 2000000] \
-        [--rounds 3] [--master local[1]] [--jvm-flags]
+        [--rounds 3] [--master local[1]] [--jvm-flags] [--no-paths --cli-before /work/main/.venv/bin/python]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -138,6 +141,98 @@ def jvm_child(args) -> int:
     return 0
 
 
+class TreeCpu:
+    """The CPU seconds of this process's descendants while the block runs: each process's own user
+    + system time, sampled from /proc every 50 ms, its last value kept. Not the parents' counts of
+    reaped children (cutime): pyspark's daemon ignores SIGCHLD, so its workers' time reaches no
+    parent. A process's last < 50 ms, or one that lives less, is missed (alike in every run)."""
+
+    def __init__(self, interval: float = 0.05):
+        import threading
+
+        self.interval, self.last, self.stop = interval, {}, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last.values())
+
+    def _sample(self) -> None:
+        tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+        while True:
+            children: dict[int, list[tuple[int, str, float]]] = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # state, ppid, ... utime stime at 11-12, starttime at 19 (with pid: one process)
+                children.setdefault(int(fields[1]), []).append((int(pid), fields[19], (int(fields[11]) + int(fields[12])) / tick))
+            todo = [me]
+            while todo:
+                for pid, started, cpu in children.get(todo.pop(), []):
+                    self.last[(pid, started)] = cpu
+                    todo.append(pid)
+            if self.stop.wait(self.interval):
+                return
+
+
+def cli_table(work: Path, data: Path, n: int, rounds: int, master: str, before: str) -> tuple[list[list[str]], bool]:
+    """`classfreq count` end to end (a fresh process, its JVM's start included) on the 16 files,
+    with the interpreter of ``before`` (another checkout's) and this one, rounds alternated.
+    Busy core-seconds: the CPU of the process and of all it started (``TreeCpu``). Rows: [run, wall, busy core-s, captions per
+    busy core-s]; and whether the counts written agree."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in the tree
+    files = [str(f) for f in sorted(data.glob("*.parquet"))]
+    runs = {"before": before, "now": sys.executable}
+    found: dict[str, list[tuple[float, float, str]]] = {k: [] for k in runs}
+    # a warm-up run of each first (its JVM may record the class archive of jvm_archive at exit)
+    order = [(-1, k) for k in runs] + [(i, k) for i in range(rounds)
+                                       for k in (list(runs) if i % 2 == 0 else list(runs)[::-1])]
+    for r, label in order:
+        python = runs[label]
+        out = work / f"cli_{label}_{r}"
+        env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+        argv = [python, "-m", "classfreq.cli", "count", *(a for f in files for a in ("--input", f)),
+                "--source", "cli", "--master", master, "--out", str(out), "--warehouse", str(out / "wh.duckdb"),
+                "--progress-interval", "0"]
+        with TreeCpu() as tree:
+            start = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work, timeout=3600)
+            wall = time.perf_counter() - start
+            with contextlib.suppress(ChildProcessError):
+                while True:  # the JVM, its workers: whatever the run left running, to its end
+                    os.waitpid(-1, 0)
+        cpu = tree.seconds
+        if done.returncode != 0:
+            raise RuntimeError(f"classfreq count ({label}) failed: {done.stderr[-2000:]}")
+        # the class counts written, and the summary's totals
+        tables = [pq.read_table(f, columns=["role", "class_index", "docs", "mentions"])
+                  for f in sorted(out.glob("class_counts/**/*.parquet"))]
+        counts = str(sorted(r for t in tables for r in zip(*t.to_pydict().values()))) + re.sub(
+            r" in [\d.]+s|; run \S+", "", done.stdout.splitlines()[0])
+        shutil.rmtree(out, ignore_errors=True)
+        print(f"  {f'round {r + 1}' if r >= 0 else 'warm-up'} {label}: {wall:.2f}s, {cpu:.2f} busy core-s",
+              file=sys.stderr)
+        if r >= 0:
+            found[label].append((wall, cpu, counts))
+    same = len({c for runs_ in found.values() for _, _, c in runs_}) == 1
+    rows = [[f"{label} ({runs[label]})", _spread([w for w, _, _ in xs]), _spread([c for _, c, _ in xs]),
+             f"{n / statistics.median(c for _, c, _ in xs):,.0f}"] for label, xs in found.items()]
+    return rows, same
+
+
 def config(work: Path, folder: Path, name: str, scan: str):
     from classfreq.pipelines.config import CountConfig
 
@@ -176,6 +271,8 @@ def main(argv=None) -> int:
                    help="with --jvm-flags: this flag set instead of the default list (repeat; --flag-set= for none, "
                         "--flag-set=-XX:... for one)")
     p.add_argument("--no-paths", action="store_true", help="skip the JVM scan against pyarrow-in-tasks table")
+    p.add_argument("--cli-before", metavar="PYTHON", help="also: `classfreq count` end to end with this interpreter "
+                                                          "(another checkout's venv) against this checkout's")
     p.add_argument("--jvm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--java-options", default="", help=argparse.SUPPRESS)
@@ -201,6 +298,12 @@ def main(argv=None) -> int:
                   f"in its own JVM after a warm-up run, {args.rounds} rounds alternated (median, min-max); counts "
                   f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
             print(text_table(["scan", "JVM flags", "read + count s", "busy core-s", "captions per busy core-s"], rows))
+        if args.cli_before:
+            rows, same = cli_table(work, data, n, args.rounds, args.master, args.cli_before)
+            print(f"`classfreq count` end to end (fresh process, JVM start included), {n:,} captions in 16 files, "
+                  f"{args.master}, {args.rounds} rounds alternated (median, min-max); counts "
+                  f"{'identical' if same else 'DIFFER'}; load {os.getloadavg()[0]:.1f}")
+            print(text_table(["run", "wall s", "busy core-s", "captions per busy core-s"], rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -68,7 +68,7 @@ from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
 from classfreq.pipelines.readers import ReadResult, is_columnar, read_documents  # noqa: E402
 from classfreq.pipelines.relevance_stage import judge_tables  # noqa: E402
 from classfreq.pipelines.sampling import dedup_documents, sample_documents  # noqa: E402
-from classfreq.pipelines.spark_session import SMALL_INPUT_BYTES, get_spark, spark_logs_off  # noqa: E402
+from classfreq.pipelines.spark_session import SMALL_INPUT_BYTES, get_spark, light_jit, spark_logs_off  # noqa: E402
 from classfreq.pipelines.tables import build_tables, doc_stats  # noqa: E402
 from classfreq.queries import warehouse as wh  # noqa: E402
 from classfreq.queries.labelsets import ensure_labelset_tables  # noqa: E402
@@ -162,7 +162,7 @@ def prepare(config: CountConfig, spark=None) -> Job:
             files = expand_inputs(None, list(config.inputs))
     with phases("session"):
         spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions,
-                                   small_input=files is not None and _total_bytes(files) <= SMALL_INPUT_BYTES)
+                                   **session_options(config, files))
     journal = Journal(out=config.out, run_id=run_id, warehouse=os.path.abspath(config.warehouse), staging=staging)
     if is_local(config.out):
         journal.save()
@@ -337,6 +337,14 @@ def write_step(job: Job, result: ReadResult, tables: dict[str, pd.DataFrame]) ->
     finally:
         con.close()
     return {t: journal.moves[t] for t in tables}
+
+
+def session_options(config: CountConfig, files: list[str] | None) -> dict:
+    """get_spark's JVM options of a run whose inputs, when all local, are listed in ``files``
+    (else None): small_input, and light (``spark_session.light_jit``, which early_start asks too)."""
+    return {"small_input": files is not None and _total_bytes(files) <= SMALL_INPUT_BYTES,
+            "light": light_jit(config.master, files, config.format, config.parquet_scan, config.sample, config.dedup,
+                               config.partitions, config.doc_unit)}
 
 
 def _total_bytes(files: list[str]) -> int:

@@ -47,28 +47,53 @@ SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 # factoryMode is an internal setting of Spark's (its tests' switch), read wherever a projection
 # or predicate is built.
 SMALL_INPUT_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+# A local run whose input is read by pyarrow in the Python tasks (parquet_tasks) leaves its JVM
+# little to run for long: planning, handing tasks out, collecting the partial counts. There C2's
+# compiling costs more CPU than it saves, of any input size: C1 only (SMALL_INPUT_JAVA_OPTIONS,
+# not SMALL_INPUT_CONF) measured 23-37% fewer busy core-seconds and less wall time end to end at
+# 2M-5M captions (README, "Benchmarks"). Spark's JVM Parquet scan, which runs long, keeps C2.
+PARQUET_FORMATS = ("laion", "img2dataset", "parquet")  # readers.READERS' columnar formats (a test checks)
+
+
+def light_jit(master: str | None, files: list[str] | None, fmt: str = "auto", parquet_scan: str = "python",
+              sample: float | None = None, dedup: str | None = None, partitions: int = 0,
+              doc_unit: str = "caption") -> bool:
+    """Whether a run starts its driver JVM with C1 JIT only: a local master (or none) outside
+    spark-submit, and ``files`` (the run's input, listed: local files; None when not all of them
+    are local) all Parquet of a Parquet --format (auto: every name ends in .parquet), read on the
+    pyarrow path: --parquet-scan python, no --sample, --dedup, --partitions or --doc-unit image
+    (those need Spark's scan). A guess from the command line: a wrong one costs speed only,
+    the same counts either way (the JVM's JIT does not change what it computes)."""
+    if launched_by_spark_submit() or (master is not None and not LOCAL_MASTER.fullmatch(master)):
+        return False
+    if not files or parquet_scan != "python" or sample is not None or dedup or partitions or doc_unit != "caption":
+        return False
+    if fmt == "auto":
+        return all(os.path.basename(f.rstrip("/")).endswith(".parquet") for f in files)
+    return fmt in PARQUET_FORMATS
 
 
 def get_spark(master: str | None = None, app_name: str = "classfreq-count", shuffle_partitions: int = 16,
-              conf: dict | None = None, small_input: bool = False):
+              conf: dict | None = None, small_input: bool = False, light: bool = False):
     """The session (an existing one is returned as it is); ``small_input``: the run reads little
-    (JVM options for a short life, when this call starts the JVM). A session that
-    ``start_in_background`` began for the same master is waited for and returned."""
+    (JVM options for a short life, when this call starts the JVM); ``light``: its JVM does little
+    (``light_jit``: C1 only). A session that ``start_in_background`` began for the same master is
+    waited for and returned."""
     global _BACKGROUND
     started, _BACKGROUND = _BACKGROUND, None
     if started is not None:
         return started.result(master, shuffle_partitions)
-    return _Start(master, app_name, shuffle_partitions, conf, small_input).run()
+    return _Start(master, app_name, shuffle_partitions, conf, small_input, light).run()
 
 
-def start_in_background(master: str | None, shuffle_partitions: int, small_input: bool) -> bool:
+def start_in_background(master: str | None, shuffle_partitions: int, small_input: bool, light: bool = False) -> bool:
     """Start a local run's session in a thread, so that its JVM starts while this process imports
     and checks the run's arguments; the next ``get_spark`` waits for it. Only where the JVM is this
     process's to end (``FastEnd``): a process that exits before then (a bad argument found
     later) kills it. Until ``get_spark`` the JVM's output is held (``_HeldOutput``): a bad
     argument's sentence comes alone. Returns whether it started."""
     global _BACKGROUND
-    start = _Start(master, "classfreq-count", shuffle_partitions, None, small_input)
+    start = _Start(master, "classfreq-count", shuffle_partitions, None, small_input, light)
     start.output = _HeldOutput()
     if start.fast_end is None:
         start.abandon()
@@ -88,7 +113,7 @@ class _Start:
     """One getOrCreate: its settings are decided where it is made (in the calling thread), and
     ``run`` starts the session."""
 
-    def __init__(self, master, app_name, shuffle_partitions, conf, small_input):
+    def __init__(self, master, app_name, shuffle_partitions, conf, small_input, light=False):
         # executors must run the same interpreter (with pyarrow and classfreq) as the driver
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if not master and not launched_by_spark_submit():
@@ -106,7 +131,7 @@ class _Start:
         archive_options = self.archive.java_options() if self.archive else ""
         settings.update(conf or {})
         self.fast_end = FastEnd.make(master, settings, archive_options) if starts_jvm else None
-        java_options = driver_java_options(small_input, archive_options, conf)
+        java_options = driver_java_options(small_input or light, archive_options, conf)
         if self.fast_end:
             settings["spark.local.dir"] = self.fast_end.folder
             java_options = " ".join(o for o in (self.fast_end.java_options(), java_options) if o)
@@ -265,12 +290,12 @@ def _processes_with(text: str) -> list[int]:
     return found
 
 
-def driver_java_options(small_input: bool, archive_options: str, conf: dict | None) -> str:
+def driver_java_options(c1_only: bool, archive_options: str, conf: dict | None) -> str:
     """Ours first, then the user's (theirs win where flags clash): the run's conf, else
     spark-defaults.conf's, which the --conf this sets would otherwise silently replace."""
     key = "spark.driver.extraJavaOptions"
     user = (conf or {}).get(key) or spark_defaults().get(key, "")
-    return " ".join(o for o in (SMALL_INPUT_JAVA_OPTIONS if small_input else "", archive_options, user) if o)
+    return " ".join(o for o in (SMALL_INPUT_JAVA_OPTIONS if c1_only else "", archive_options, user) if o)
 
 
 def spark_defaults() -> dict[str, str]:
