@@ -67,6 +67,16 @@ def test_light_gives_the_c1_option_and_no_small_input_settings():
         start.abandon()
 
 
+@pytest.fixture
+def no_active_session(monkeypatch):
+    """The early start refuses when this process already has a SparkContext (an in-process caller's:
+    the run reuses it), as the whole suite's earlier tests leave one; these tests read the command
+    line as a fresh `classfreq count` process does."""
+    from pyspark import SparkContext
+
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+
+
 @pytest.mark.parametrize("extra, light", [
     ([], True),
     (["--format", "laion"], True),
@@ -79,7 +89,7 @@ def test_light_gives_the_c1_option_and_no_small_input_settings():
     (["--partitions", "0"], True),
     (["--doc-unit", "image"], False),
 ])
-def test_early_start_and_the_run_decide_alike(tmp_path, monkeypatch, extra, light):
+def test_early_start_and_the_run_decide_alike(tmp_path, monkeypatch, no_active_session, extra, light):
     """The early start's cheap reading of the command line and the run's own (the CLI's parser,
     CountConfig, prepare's session_options) give the same JVM options."""
     from classfreq.cli import build_parser
@@ -102,7 +112,7 @@ def test_early_start_and_the_run_decide_alike(tmp_path, monkeypatch, extra, ligh
     assert early_light is light and small is True
 
 
-def test_what_the_early_start_cannot_read_cheaply_it_leaves_to_the_run(tmp_path, monkeypatch):
+def test_what_the_early_start_cannot_read_cheaply_it_leaves_to_the_run(tmp_path, monkeypatch, no_active_session):
     monkeypatch.setenv(early_start.EARLY_ENV, "on")
     pq.write_table(pa.table({"TEXT": ["a cat"]}), tmp_path / "a.parquet")
     assert early_start.session_settings(["--input", str(tmp_path)]) is None  # a folder: the run lists it
