@@ -80,6 +80,18 @@ def standalone_cluster(tmp_path):
             log.close()
 
 
+def _submit_count(url: str, env: dict, tmp_path: Path, wh: Path, *job_args: str) -> subprocess.CompletedProcess:
+    """``spark-submit pipelines/count_classes.py JOB_ARGS`` on the cluster at ``url``, classfreq
+    shipped as a --py-files zip, writing under ``tmp_path`` and into the warehouse ``wh``."""
+    zip_path = tmp_path / "classfreq.zip"
+    subprocess.run([sys.executable, "-m", "classfreq.pipelines.pyfiles", str(zip_path)], check=True, cwd=ROOT)
+    cmd = [str(SPARK_BIN / "spark-submit"), "--master", url, "--total-executor-cores", "2",
+           "--executor-memory", "1g", "--driver-memory", "1g", "--conf", "spark.ui.enabled=false",
+           "--py-files", str(zip_path), str(ROOT / "pipelines" / "count_classes.py"), *job_args,
+           "--out", str(tmp_path / "cluster_out"), "--warehouse", str(wh), "--progress-interval", "0"]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+
 @pytest.mark.slow
 def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, standalone_cluster):
     url, env, ui = standalone_cluster
@@ -87,16 +99,9 @@ def test_spark_submit_on_standalone_cluster_equals_local(shared, tmp_path, stand
         encoding="utf-8").splitlines()[:6000]
     data = tmp_path / "cc3m_part.tsv"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    zip_path = tmp_path / "classfreq.zip"
-    subprocess.run([sys.executable, "-m", "classfreq.pipelines.pyfiles", str(zip_path)], check=True, cwd=ROOT)
     wh = tmp_path / "cluster.duckdb"
-    cmd = [str(SPARK_BIN / "spark-submit"), "--master", url, "--total-executor-cores", "2",
-           "--executor-memory", "1g", "--driver-memory", "1g", "--conf", "spark.ui.enabled=false",
-           "--py-files", str(zip_path), str(ROOT / "pipelines" / "count_classes.py"),
-           "--input", str(data), "--source", "cc3m_cluster", "--partitions", "3",
-           "--out", str(tmp_path / "cluster_out"), "--warehouse", str(wh), "--progress-interval", "0"]
     started = time.monotonic()
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = _submit_count(url, env, tmp_path, wh, "--input", str(data), "--source", "cc3m_cluster", "--partitions", "3")
     print(f"spark-submit took {time.monotonic() - started:.1f}s")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "counted source cc3m_cluster" in run.stdout
@@ -131,15 +136,9 @@ def test_parquet_read_in_the_tasks_on_a_standalone_cluster_equals_the_jvm_scan(s
     too: the same tables as Spark's JVM scan on the embedded master."""
     url, env, _ = standalone_cluster
     data = shared / "captions" / "laion400m_sample_img2dataset" / "test_10000.parquet"
-    zip_path = tmp_path / "classfreq.zip"
-    subprocess.run([sys.executable, "-m", "classfreq.pipelines.pyfiles", str(zip_path)], check=True, cwd=ROOT)
     wh = tmp_path / "cluster.duckdb"
-    cmd = [str(SPARK_BIN / "spark-submit"), "--master", url, "--total-executor-cores", "2",
-           "--executor-memory", "1g", "--driver-memory", "1g", "--conf", "spark.ui.enabled=false",
-           "--py-files", str(zip_path), str(ROOT / "pipelines" / "count_classes.py"),
-           "--input", str(data), "--source", "laion_cluster", "--format", "laion", "--max-matches-per-class", "3",
-           "--out", str(tmp_path / "cluster_out"), "--warehouse", str(wh), "--progress-interval", "0"]
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = _submit_count(url, env, tmp_path, wh, "--input", str(data), "--source", "laion_cluster", "--format", "laion",
+                        "--max-matches-per-class", "3")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     local = count(tmp_path, data, "laion_cluster", format="laion", max_matches_per_class=3, parquet_scan="spark")
     con = duckdb.connect(str(wh), read_only=True)
