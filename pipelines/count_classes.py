@@ -61,6 +61,7 @@ from classfreq.pipelines.outputs import (  # noqa: E402
     write_warehouse,
 )
 from classfreq.pipelines.parquet_tasks import FAILED, PieceSource, count_pieces  # noqa: E402
+from classfreq.pipelines.partials import driver_sums  # noqa: E402
 from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
 from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
@@ -109,8 +110,12 @@ class Job:
 class Read:
     """The read step's result: the documents to count (after --sample, --dedup, --partitions)."""
     result: ReadResult
-    docs: DataFrame
+    changed: DataFrame | None  # the documents after --sample, --dedup, --partitions (None: none of them)
     before_dedup: int | None  # documents before --dedup (None: no --dedup)
+
+    @property
+    def docs(self) -> DataFrame:
+        return self.result.docs if self.changed is None else self.changed
 
 
 def run(config: CountConfig, spark=None) -> RunResult:
@@ -240,6 +245,8 @@ def _read(job: Job, files: list[str], check_pages: bool, found: list[ReadResult]
         found.append(result)
     if c.dedup == "url" and not result.reader.has_urls:
         raise UserError(f"--dedup url needs URLs, and {result.fmt} files have none; use --dedup id or --dedup text")
+    if c.sample is None and not c.dedup and not c.partitions:
+        return Read(result, None, None)
     docs = result.docs
     if c.sample is not None:
         docs = sample_documents(docs, c.sample, c.seed)
@@ -256,7 +263,7 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
     """Match in Spark tasks; returns the partial rows summed over PARTIAL_KEY, and the capped
     doc matches (None without --max-matches-per-class)."""
     cap = job.spec.max_matches_per_class  # with --relevance, at least the judged sample
-    pieces = read.result.pieces if read.docs is read.result.docs else None  # not after --sample, --dedup, --partitions
+    pieces = read.result.pieces if read.changed is None else None  # not after --sample, --dedup, --partitions
     with Progress(job.spark, job.config.source, job.config.progress_interval) as progress:
         if pieces is not None:
             sums, matches = _count_pieces(job, read, pieces, progress)
@@ -275,10 +282,10 @@ def _count_pieces(job: Job, read: Read, source: PieceSource, progress: Progress)
     cap = job.spec.max_matches_per_class
     sc = job.spark.sparkContext
     while True:
-        rdd = sc.parallelize([(i,) for i in range(len(source.pieces))], source.partitions(sc.defaultParallelism))
+        pieces = sc.parallelize(range(len(source.pieces)), source.partitions(sc.defaultParallelism))
         body = partial(count_pieces, source=source, spec=job.spec, keep_details=cap > 0, progress=progress.acc)
-        counted = job.spark.createDataFrame(rdd, "piece int").mapInArrow(body, PARTIAL_DDL)
-        sums, matches = _sum_and_matches(job, counted, stop=partial(_split_failures, source=source))
+        with job.phases("count"):
+            sums, matches = driver_sums(pieces.mapPartitions(body).collect(), cap, job.spec.sample_seed)
         failed = sums[sums.kind == FAILED]
         redo = _split_failures(sums, source)
         read.result.failed += sorted(zip(failed.file, failed.example))
@@ -292,9 +299,8 @@ def _split_failures(sums: pd.DataFrame, source: PieceSource) -> set[str]:
     return {f for f in sums.file[sums.kind == FAILED] if sum(p.path == f for p in source.pieces) > 1}
 
 
-def _sum_and_matches(job: Job, counted: DataFrame, stop=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The partial rows summed over PARTIAL_KEY, and the capped doc matches (None without them, or
-    when ``stop(sums)`` says the count is to be done again)."""
+def _sum_and_matches(job: Job, counted: DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The partial rows summed over PARTIAL_KEY, and the capped doc matches (None without them)."""
     cap = job.spec.max_matches_per_class
     if cap:  # the doc matches are a second query of the same partial rows
         counted = counted.persist()
@@ -305,7 +311,7 @@ def _sum_and_matches(job: Job, counted: DataFrame, stop=None) -> tuple[pd.DataFr
                     .agg(F.sum("docs").alias("docs"), F.sum("docs_clean").alias("docs_clean"),
                          F.sum("mentions").alias("mentions"), F.min("example").alias("example"))
                     .toPandas())
-        if not cap or (stop is not None and stop(sums)):
+        if not cap:
             return sums, None
         with job.phases("collecting"):
             return sums, _capped_matches(counted, cap, job.spec.sample_seed)

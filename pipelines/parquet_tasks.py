@@ -1,6 +1,7 @@
 """Parquet read inside the Python tasks: Spark distributes (file, row groups) pieces, and each task
 reads its pieces' columns with pyarrow and counts them (``count_batches``) without the JVM's Parquet
-scan and the Arrow hand-over of every caption from the JVM to Python.
+scan and the Arrow hand-over of every caption from the JVM to Python. The tasks are an RDD job
+whose results, each task's partial rows summed, the driver sums (``partials``): no query to plan.
 
 The documents are exactly those of ``read_parquet.parquet_documents`` (the JVM scan): a null text
 is quarantined as ``NO_TEXT`` with the example ``doc_id <id>``, text that is not valid UTF-8 as
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 
 from classfreq.pipelines.count_batches import PARTIAL_SCHEMA, count_batches
 from classfreq.pipelines.documents import ALL_ROLE, EXAMPLE_CHARS
+from classfreq.pipelines.partials import task_partials
 from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT
 
 FAILED = "failed"  # a partial row's kind: a piece that did not decode (file, reason in example)
@@ -99,17 +101,18 @@ class PieceSource:
         return max(1, min(len(self.pieces), max(parallelism, 1)))
 
 
-def count_pieces(batches, source: PieceSource, spec, keep_details: bool, progress=None):
-    """mapInArrow body over a DataFrame of piece indexes (column ``piece``) -> PARTIAL_SCHEMA batches."""
-    for batch in batches:
-        for i in batch.column("piece").to_pylist():
-            piece = source.pieces[i]
-            failure: list[str] = []
-            held = list(count_batches(piece_documents(piece, source, keep_details, failure), spec, progress))
-            if failure:
-                yield failed_row(piece.path, failure[0])
-            else:
-                yield from held
+def count_pieces(indexes, source: PieceSource, spec, keep_details: bool, progress=None):
+    """mapPartitions body over piece indexes -> one pyarrow Table per task: its PARTIAL_SCHEMA rows
+    summed within the task (``partials.task_partials``); a piece that does not decode gives its
+    ``failed`` row instead of its counts."""
+    tables = []
+    for i in indexes:
+        piece = source.pieces[i]
+        failure: list[str] = []
+        held = [pa.Table.from_batches([b]) for b in count_batches(
+            piece_documents(piece, source, keep_details, failure), spec, progress)]
+        tables += [pa.Table.from_batches([failed_row(piece.path, failure[0])])] if failure else held
+    yield task_partials(tables, spec.max_matches_per_class if keep_details else 0, spec.sample_seed)
 
 
 def failed_row(path: str, reason: str) -> pa.RecordBatch:

@@ -67,14 +67,17 @@ class ParquetReader(Reader):
         files, failed = inspect_files(files, options, self.layout, found)
         if not files:
             return Documents(spark.createDataFrame([], DOC_DDL), has_parts=False, failed=failed)
-        raw = spark.read.parquet(*files)
-        text = _pick(raw.columns, options.text_column, self.layout.text)
-        is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
         pieces = None
         if options.python_parquet and all(is_local(f) for f in files):
             pieces = PieceSource.plan(files, {f: found[f][0] for f in files if f in found and found[f][0]},
                                       {f: found[f][2] for f in files if f in found})
-        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed, pieces=pieces)
+        if pieces is not None:  # text is a string or binary column; Spark's scan only for a fallback
+            return Documents(lambda: parquet_documents(spark.read.parquet(*files), self.layout, options),
+                             has_parts=False, failed=failed, pieces=pieces)
+        raw = spark.read.parquet(*files)
+        text = _pick(raw.columns, options.text_column, self.layout.text)
+        is_list = isinstance(raw.schema[text].dataType, ArrayType)  # a list of captions: documents with parts
+        return Documents(parquet_documents(raw, self.layout, options), has_parts=is_list, failed=failed)
 
 
 def inspect_files(files: list[str], options: ReadOptions, layout: ParquetLayout,

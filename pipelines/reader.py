@@ -46,7 +46,8 @@ class ReadOptions:
 @dataclass
 class Documents:
     """What ``Reader.read`` returns."""
-    docs: object                         # pyspark DataFrame of DOC_SCHEMA rows
+    docs: object                         # pyspark DataFrame of DOC_SCHEMA rows, or a function that
+                                         # builds it (when ``pieces`` are counted, only a fallback needs it)
     has_parts: bool                      # some documents have parts (the counter must hand them to Python)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason) of files it could not read
     pieces: object = None                # Parquet: a parquet_tasks.PieceSource the tasks can read and count

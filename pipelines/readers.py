@@ -8,6 +8,7 @@ line in ``READERS``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -47,12 +48,18 @@ FORMATS = ("auto", *READERS)  # the values of --format
 
 @dataclass
 class ReadResult:
-    docs: DataFrame
+    """The read step's result. ``docs`` (DOC_SCHEMA rows) is built on first use when the reader gave
+    a function: Parquet counted by the Python tasks (``pieces``) needs Spark's scan only for a fallback."""
+    source: object  # a DataFrame, or a function that returns it
     reader: Reader
     files: list[str]
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     has_parts: bool = False  # some documents have parts (the counter must hand them to Python)
     pieces: object = None  # Parquet read in the Python tasks (parquet_tasks.PieceSource), else None
+
+    @cached_property
+    def docs(self) -> DataFrame:
+        return self.source() if callable(self.source) else self.source
 
     @property
     def fmt(self) -> str:
@@ -92,7 +99,7 @@ def read_documents(spark, files: list[str], fmt: str, options: ReadOptions, doc_
     else:
         docs, has_parts, pieces = spark.createDataFrame([], DOC_DDL), False, None
     if doc_unit == "image":
-        docs, has_parts, pieces = group_by_image(docs), True, None
+        docs, has_parts, pieces = group_by_image(docs() if callable(docs) else docs), True, None
     return ReadResult(docs, reader, files, failed, has_parts, pieces)
 
 
