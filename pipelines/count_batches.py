@@ -107,8 +107,8 @@ def _segments(batch, good_idx, role_code):
     names = batch.schema.names
     parts_col = batch.column("parts") if "parts" in names else None
     if parts_col is None or parts_col.null_count == len(parts_col):  # plain captions: the fast path
-        text = batch.column("text")
-        texts = text.to_pylist() if len(good_idx) == len(text) else text.take(pa.array(good_idx)).to_pylist()
+        text = batch.column("text")  # handed over as Arrow: the matcher reads most texts without Python strings
+        texts = text if len(good_idx) == len(text) else text.take(pa.array(good_idx))
         return texts, good_idx.astype(np.int64), np.zeros(len(good_idx), np.int64)
     text = batch.column("text").to_pylist()
     parts = parts_col.to_pylist()

@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from classfreq.errors import MissingDependency, require
 from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, form_patterns
@@ -189,13 +191,15 @@ class FormMatcher(Matcher):
 
     def match_batch(self, texts: Sequence[str | None]) -> Hits:
         """Hits for a batch of texts (a list, any sequence, or a pyarrow string array)."""
-        docs = as_text_list(texts)
-        if not docs or self._engine is None:
+        arrow = _arrow_strings(texts)
+        docs = arrow if arrow is not None else as_text_list(texts)
+        if not len(docs) or self._engine is None:
             return Hits.empty()
         work = getattr(self._local, "work", None)
         if work is None:
             work = self._local.work = _Workspace()
-        haystack, separators, tail_ids = _canonical_batch(docs, work)
+        build = _canonical_arrow if arrow is not None else _canonical_batch
+        haystack, separators, tail_ids = build(docs, work)
         pid, start, end = self._engine.find(haystack)
         if len(pid) == 0:
             return Hits.empty()
@@ -292,19 +296,34 @@ def _build(docs: list, joined: str | None, exact: list[int], work: _Workspace):
     tail_ids, tail_docs = [], []
     if exact:
         docs = list(docs)
-        for i in exact:
-            canonical = " ".join(tokenize(docs[i]))
-            if canonical.isascii():
-                docs[i] = canonical
-            else:  # kept apart so that the big string stays ASCII: its encode is then a copy
-                docs[i] = ""
-                tail_ids.append(i)
-                tail_docs.append(canonical)
+        replaced, tail_ids, tail_docs = _exact_forms([docs[i] for i in exact], exact)
+        for i, canonical in replaced.items():
+            docs[i] = canonical
         joined = None
     if joined is None:
         joined = " \x00 ".join(["", *docs])
     tail = "".join(f" \x00 {t}" for t in tail_docs).encode("utf-8")
     raw = np.frombuffer(b"".join((joined.encode("ascii"), tail, b" ")).translate(_CANON_TABLE), np.uint8)
+    return _collapse_spaces(raw, work) + (tail_ids,)
+
+
+def _exact_forms(texts: list[str], where: list[int]) -> tuple[dict[int, str], list[int], list[str]]:
+    """The canonical forms of texts off the fast path: ({place: form} of those that are ASCII,
+    the places and forms of the others, which go to the tail so that the batch's bytes stay ASCII)."""
+    replaced, tail_ids, tail_docs = {}, [], []
+    for i, text in zip(where, texts):
+        canonical = " ".join(tokenize(text))
+        if canonical.isascii():
+            replaced[i] = canonical
+        else:
+            replaced[i] = ""
+            tail_ids.append(i)
+            tail_docs.append(canonical)
+    return replaced, tail_ids, tail_docs
+
+
+def _collapse_spaces(raw: np.ndarray, work: _Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """Translated bytes with runs of spaces made one space, and the offsets of the separators (NUL)."""
     space = work.get("space", raw.size, bool)
     np.equal(raw, 32, out=space)
     keep = work.get("keep", raw.size, bool)
@@ -313,7 +332,67 @@ def _build(docs: list, joined: str | None, exact: list[int], work: _Workspace):
     np.logical_not(keep[1:], out=keep[1:])
     chars = raw[keep]
     np.equal(chars, 0, out=space[:chars.size])
-    return chars, np.flatnonzero(space[:chars.size]), tail_ids
+    return chars, np.flatnonzero(space[:chars.size])
+
+
+_CANON_ARRAY = np.frombuffer(_CANON_TABLE, np.uint8)
+
+
+def _arrow_strings(texts) -> pa.StringArray | None:
+    """``texts`` as one pyarrow string array with 32-bit offsets, when it is a pyarrow string array
+    (or chunked array) of that size; None otherwise (the batch is then read as a Python list)."""
+    if isinstance(texts, pa.ChunkedArray):
+        if not pa.types.is_string(texts.type) or texts.nbytes > 1 << 30:
+            return None
+        texts = texts.combine_chunks()
+    if isinstance(texts, pa.Array) and pa.types.is_string(texts.type):
+        return texts
+    return None
+
+
+def _canonical_arrow(texts: pa.StringArray, work: _Workspace) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``_canonical_batch`` of a pyarrow string array, without a Python string per text: Arrow joins
+    the texts with the separator before each, the bytes are translated at once, and the texts off
+    the fast path (``_off_path``) are blanked there and their canonical forms put in the tail."""
+    joined = pc.binary_join_element_wise(" \x00 ", texts.fill_null(""), "")  # each text after a separator
+    offsets = np.frombuffer(joined.buffers()[1], np.int32, len(joined) + 1, joined.offset * 4)
+    body = np.frombuffer(joined.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    offsets = offsets - offsets[0]
+    data = body.tobytes()
+    raw = np.frombuffer(data.translate(_CANON_TABLE), np.uint8)
+    exact = _off_path(data, body, offsets)
+    tail_ids, tail_docs = [], []
+    if exact.size:
+        raw = raw.copy()
+        for i in exact.tolist():
+            raw[offsets[i] + 3:offsets[i + 1]] = 32  # its place stays, empty
+        tail_ids = exact.tolist()
+        tail_docs = [" ".join(tokenize(t)) for t in texts.take(pa.array(exact)).to_pylist()]
+    tail = "".join(f" \x00 {t}" for t in tail_docs).encode("utf-8") + b" "
+    return _collapse_spaces(np.concatenate([raw, np.frombuffer(tail, np.uint8)]), work) + (tail_ids,)
+
+
+_ENTITY_NEXT = np.zeros(256, bool)
+_ENTITY_NEXT[[ord(c) for c in _ENTITY_FIRST]] = True
+
+
+def _off_path(data: bytes, body: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Indexes of the texts of a joined batch (``body``: each text after " \\x00 ", text i at
+    ``offsets[i] + 3``) that are not ASCII, may hold an HTML entity ("&" then a letter or "#"), or
+    hold a NUL: their canonical forms are made by ``tokenize``. ``data`` is ``body`` as bytes."""
+    found = []
+    if not data.isascii():
+        found.append(np.flatnonzero(body >= 128))
+    if b"&" in data:
+        amp = np.flatnonzero(body[:-1] == 38)
+        found.append(amp[_ENTITY_NEXT[body[amp + 1]]])
+    if data.count(b"\x00") != len(offsets) - 1:
+        nul = np.flatnonzero(body == 0)
+        doc = np.searchsorted(offsets, nul, side="right") - 1
+        found.append(nul[nul != offsets[doc] + 1])
+    if not found:
+        return np.zeros(0, np.int64)
+    return np.unique(np.searchsorted(offsets, np.concatenate(found), side="right") - 1)
 
 
 def _leftmost_longest(start: np.ndarray, end: np.ndarray) -> np.ndarray:

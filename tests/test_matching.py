@@ -30,7 +30,12 @@ def check(forms, texts, nested=False):
     """Fast matcher (both engines) == reference; returns the reference's counts."""
     expected = match_reference(forms, texts, nested=nested)
     for engine in ENGINES:
-        assert_same(FormMatcher(forms, nested=nested, engine=engine).match_batch(texts), expected)
+        matcher = FormMatcher(forms, nested=nested, engine=engine)
+        assert_same(matcher.match_batch(texts), expected)
+        assert_same(matcher.match_batch(pa.array(texts, pa.string())), expected)  # the Arrow path
+        assert_same(matcher.match_batch(pa.array(["x dog", *texts], pa.string())[1:]), expected)  # a slice
+    assert_same(matcher.match_batch(pa.chunked_array([pa.array(texts[:1], pa.string()),
+                                                      pa.array(texts[1:], pa.string())])), expected)
     return counts(expected)
 
 
