@@ -25,6 +25,7 @@ from classfreq.relevance.judge import VARIANTS
 
 DOC_UNITS = ("caption", "image")
 PARQUET_SCANS = ("python", "spark")  # --parquet-scan: pyarrow in the Python tasks, or Spark's JVM scan
+TEXT_SCANS = ("python", "spark")  # --text-scan: records read in the Python tasks, or by Spark's readers
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
@@ -74,6 +75,9 @@ class CountConfig(Config):
     parquet_scan: str = option("python", choices=PARQUET_SCANS,
                                help="read local Parquet with pyarrow in the Python tasks (python) or with "
                                     "Spark's JVM scan (spark)")
+    text_scan: str = option("python", choices=TEXT_SCANS,
+                            help="read local line files (JSONL, TSV, Flickr; gzip too) and the staged records of "
+                                 "CSV and JSON arrays in the Python tasks (python) or with Spark's readers (spark)")
     progress_interval: float = option(10.0, help="seconds between progress lines (0: off)")
     staging: str | None = option(help="folder for split JSON arrays (default OUT/_staging/RUN_ID)")
 
@@ -120,6 +124,8 @@ class CountConfig(Config):
                 raise UserError(f"{flag} must be {'0 or more' if least == 0 else f'at least {least}'}, got {value}")
         if self.parquet_scan not in PARQUET_SCANS:
             raise UserError(f"--parquet-scan must be one of {', '.join(PARQUET_SCANS)}, got {self.parquet_scan!r}")
+        if self.text_scan not in TEXT_SCANS:
+            raise UserError(f"--text-scan must be one of {', '.join(TEXT_SCANS)}, got {self.text_scan!r}")
         if self.relevance_judge not in VARIANTS:
             raise UserError(f"--relevance-judge must be one of {', '.join(VARIANTS)}, got {self.relevance_judge!r}")
         return self
@@ -141,4 +147,4 @@ class CountConfig(Config):
 
     def read_options(self, staging: str) -> ReadOptions:
         return ReadOptions(text_column=self.text_column, id_column=self.id_column, roles=self.roles, staging=staging,
-                           python_parquet=self.parquet_scan == "python")
+                           python_parquet=self.parquet_scan == "python", python_text=self.text_scan == "python")

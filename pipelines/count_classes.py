@@ -60,9 +60,9 @@ from classfreq.pipelines.outputs import (  # noqa: E402
     stage_tables,
     write_warehouse,
 )
-from classfreq.pipelines.parquet_tasks import FAILED, PieceSource, count_pieces  # noqa: E402
 from classfreq.pipelines.partials import driver_sums  # noqa: E402
 from classfreq.pipelines.phases import Phases, phase_line  # noqa: E402
+from classfreq.pipelines.piece_tasks import FAILED, count_pieces  # noqa: E402
 from classfreq.pipelines.preflight import check_paths  # noqa: E402
 from classfreq.pipelines.progress import Progress  # noqa: E402
 from classfreq.pipelines.read_check import refuse_if_nothing_read  # noqa: E402
@@ -275,10 +275,10 @@ def count_step(job: Job, read: Read) -> tuple[pd.DataFrame, pd.DataFrame | None]
     return sums, matches
 
 
-def _count_pieces(job: Job, read: Read, source: PieceSource, progress: Progress) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """count_step on Parquet read by pyarrow in the Python tasks (``parquet_tasks``). A piece that
-    does not decode is a ``files_failed`` row; when its file had other pieces, whose counts are in,
-    the other files are counted again."""
+def _count_pieces(job: Job, read: Read, source, progress: Progress) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """count_step on input the Python tasks read themselves (``source``: ``parquet_tasks`` or
+    ``record_tasks``; ``piece_tasks``). A piece that does not decode is a ``files_failed`` row; when
+    its file had other pieces, whose counts are in, the other files are counted again."""
     cap = job.spec.max_matches_per_class
     sc = job.spark.sparkContext
     while True:
@@ -294,7 +294,7 @@ def _count_pieces(job: Job, read: Read, source: PieceSource, progress: Progress)
         source = source.without(set(failed.file))
 
 
-def _split_failures(sums: pd.DataFrame, source: PieceSource) -> set[str]:
+def _split_failures(sums: pd.DataFrame, source) -> set[str]:
     """The failed files whose other pieces were counted (the count must be done again without them)."""
     return {f for f in sums.file[sums.kind == FAILED] if sum(p.path == f for p in source.pieces) > 1}
 

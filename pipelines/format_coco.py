@@ -41,8 +41,7 @@ class CocoReader(Reader):
         return options
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        docs, failed = read_json_array(spark, files, "annotations", parse_coco_annotation, options)
-        return Documents(docs, has_parts=False, failed=failed)
+        return read_json_array(spark, files, "annotations", parse_coco_annotation, options, has_parts=False)
 
 
 READER = CocoReader()

@@ -168,8 +168,7 @@ class CsvReader(Reader):
         return replace(options, header=header)
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        docs, failed = read_split(spark, files, split_csv_batches, parse_csv, options)
-        return Documents(docs, has_parts=False, failed=failed)
+        return read_split(spark, files, split_csv_batches, parse_csv, options, has_parts=False)
 
 
 READER = CsvReader()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.read_json_array import read_json_array
 from classfreq.pipelines.reader import JSON_SUFFIXES, Documents, Probe, Reader, ReadOptions, base_name
-from classfreq.pipelines.records import MALFORMED_JSON, NON_STRING, as_id, load_json_object, read_lines
+from classfreq.pipelines.records import MALFORMED_JSON, NON_STRING, as_id, line_documents, load_json_object
 
 NO_CONVERSATIONS = "LLaVA sample without conversations"
 IMAGE_PLACEHOLDER = "<image>"
@@ -50,9 +50,8 @@ class LlavaReader(Reader):
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
         if base_name(files[0]).endswith(".json"):
-            docs, failed = read_json_array(spark, files, None, parse_llava, options)
-            return Documents(docs, has_parts=True, failed=failed)
-        return Documents(read_lines(spark, files, parse_llava, options, blank_is_record=False), has_parts=True)
+            return read_json_array(spark, files, None, parse_llava, options, has_parts=True)
+        return line_documents(spark, files, parse_llava, options, blank_is_record=False, has_parts=True)
 
 
 READER = LlavaReader()

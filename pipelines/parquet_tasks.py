@@ -32,12 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from classfreq.pipelines.count_batches import PARTIAL_SCHEMA, count_batches
-from classfreq.pipelines.documents import ALL_ROLE, EXAMPLE_CHARS
-from classfreq.pipelines.partials import task_partials
+from classfreq.pipelines.documents import EXAMPLE_CHARS
 from classfreq.pipelines.records import INVALID_UTF8, NO_TEXT
 
-FAILED = "failed"  # a partial row's kind: a piece that did not decode (file, reason in example)
 ROWS_PER_PIECE = 500_000  # a piece is whole row groups of one file, about this many rows
 BATCH_ROWS = 100_000  # rows per Arrow batch handed to count_batches (as spark.sql.execution.arrow.maxRecordsPerBatch)
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
@@ -100,25 +97,8 @@ class PieceSource:
         """Spark tasks: one per core, more when pieces are many (each task reads whole pieces)."""
         return max(1, min(len(self.pieces), max(parallelism, 1)))
 
-
-def count_pieces(indexes, source: PieceSource, spec, keep_details: bool, progress=None):
-    """mapPartitions body over piece indexes -> one pyarrow Table per task: its PARTIAL_SCHEMA rows
-    summed within the task (``partials.task_partials``); a piece that does not decode gives its
-    ``failed`` row instead of its counts."""
-    tables = []
-    for i in indexes:
-        piece = source.pieces[i]
-        failure: list[str] = []
-        held = [pa.Table.from_batches([b]) for b in count_batches(
-            piece_documents(piece, source, keep_details, failure), spec, progress)]
-        tables += [pa.Table.from_batches([failed_row(piece.path, failure[0])])] if failure else held
-    yield task_partials(tables, spec.max_matches_per_class if keep_details else 0, spec.sample_seed)
-
-
-def failed_row(path: str, reason: str) -> pa.RecordBatch:
-    values = {"kind": FAILED, "role": ALL_ROLE, "file": path, "docs": 1, "example": reason}
-    return pa.RecordBatch.from_arrays([pa.array([values.get(f.name)], f.type) for f in PARTIAL_SCHEMA],
-                                      schema=PARTIAL_SCHEMA)
+    def documents(self, piece: Piece, keep_details: bool, failure: list[str]):
+        return piece_documents(piece, self, keep_details, failure)
 
 
 def unreadable(exc: Exception) -> str:

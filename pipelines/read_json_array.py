@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from pyspark.sql import DataFrame
-
-from classfreq.pipelines.reader import ReadOptions
+from classfreq.pipelines.reader import Documents, ReadOptions
 from classfreq.pipelines.records import Parser
 from classfreq.pipelines.staging import FileLayoutError, read_split
 
@@ -22,8 +20,8 @@ def split_json(stream, member: str | None = None):
         raise FileLayoutError(f"unreadable JSON file: {exc}") from exc
 
 
-def read_json_array(spark, files: list[str], member: str | None, parse: Parser,
-                    options: ReadOptions) -> tuple[DataFrame, list[tuple[str, str]]]:
+def read_json_array(spark, files: list[str], member: str | None, parse: Parser, options: ReadOptions,
+                    has_parts: bool) -> Documents:
     """The records of the array (``member``: the array under that key of a top-level object),
-    each parsed by ``parse``; and (file, reason) for files that are not that JSON layout."""
-    return read_split(spark, files, partial(split_json, member=member), parse, options)
+    each parsed by ``parse``; files that are not that JSON layout fail with their reason."""
+    return read_split(spark, files, partial(split_json, member=member), parse, options, has_parts)

@@ -41,6 +41,8 @@ class ReadOptions:
                                          # (only after a Spark job failed on the optimistic read)
     python_parquet: bool = True          # Parquet: count local files read by pyarrow in the Python tasks
                                          # (parquet_tasks); False: Spark's Parquet scan (the JVM)
+    python_text: bool = True             # other formats: local lines and staged chunks read in the Python
+                                         # tasks (record_tasks); False: Spark's text and Parquet readers
 
 
 @dataclass

@@ -136,6 +136,19 @@ def read_lines(spark, files: list[str], parse: Parser, options: ReadOptions, bla
     return lines.mapInArrow(partial(parse_batches, parse=parse, opt=options, blank_is_record=blank_is_record), DOC_DDL)
 
 
+def line_documents(spark, files: list[str], parse: Parser, options: ReadOptions, blank_is_record: bool,
+                   has_parts: bool) -> Documents:
+    """The documents of line files: read in the Python tasks (``record_tasks``) when they can be,
+    Spark's text reader (``read_lines``, built only if needed) otherwise or with --text-scan spark."""
+    from classfreq.pipelines.record_tasks import plan_lines  # it builds on this module
+
+    def build() -> DataFrame:
+        return read_lines(spark, files, parse, options, blank_is_record)
+
+    source = plan_lines(files, parse, options, blank_is_record, has_parts) if options.python_text else None
+    return Documents(build if source is not None else build(), has_parts=has_parts, pieces=source)
+
+
 class LineReader(Reader):
     """A format with one record per line: subclasses set ``name``, ``detect`` and ``parse_record``
     (a ``staticmethod`` of a module-level function, which Spark ships to executors by reference)."""
@@ -145,8 +158,7 @@ class LineReader(Reader):
     parse_record: Parser
 
     def read(self, spark, files: list[str], options: ReadOptions) -> Documents:
-        docs = read_lines(spark, files, self.parse_record, options, self.blank_is_record)
-        return Documents(docs, has_parts=self.parts)
+        return line_documents(spark, files, self.parse_record, options, self.blank_is_record, self.parts)
 
 
 class CaptionUrlReader(LineReader):

@@ -23,7 +23,8 @@ from classfreq.errors import UserError
 from classfreq.pipelines.documents import DOC_DDL
 from classfreq.pipelines.input_files import is_local, open_binary, to_spark_path
 from classfreq.pipelines.pieces import Piece
-from classfreq.pipelines.reader import ReadOptions
+from classfreq.pipelines.reader import Documents, ReadOptions
+from classfreq.pipelines.record_tasks import plan_staged
 from classfreq.pipelines.records import Parser, parse_batches
 
 CHUNK_BYTES = 16 << 20
@@ -36,12 +37,19 @@ class FileLayoutError(ValueError):
     reason ("unreadable JSON file: ...")."""
 
 
-def read_split(spark, files: list[str], split: Splitter, parse: Parser,
-               options: ReadOptions) -> tuple[DataFrame, list[tuple[str, str]]]:
-    """The records ``split`` finds in each file, each parsed by ``parse`` in Spark; and (file,
-    reason) for the files ``split`` refused as a whole."""
+def read_split(spark, files: list[str], split: Splitter, parse: Parser, options: ReadOptions,
+               has_parts: bool) -> Documents:
+    """The records ``split`` finds in each file, each parsed by ``parse`` in the Python tasks
+    (``record_tasks``) or, with --text-scan spark, by Spark over its Parquet scan of the chunks (built
+    only if needed); the files ``split`` refused as a whole fail with their reason."""
     chunks, failed = stage_records(spark, files, split, options.staging)
-    return read_staged(spark, chunks, parse, options), failed
+
+    def build() -> DataFrame:
+        return read_staged(spark, chunks, parse, options)
+
+    if options.python_text and chunks:
+        return Documents(build, has_parts=has_parts, failed=failed, pieces=plan_staged(chunks, parse, options, has_parts))
+    return Documents(build(), has_parts=has_parts, failed=failed)
 
 
 def stage_records(spark, files: list[str], split: Splitter, staging: str) -> tuple[list[str], list[tuple[str, str]]]:
