@@ -7,13 +7,12 @@ import gzip
 import json
 
 import pytest
-from pipeline_support import assert_invariant, count, stats
-
-from classfreq.pipelines.record_tasks import GZIP, LINES, _range_lines, plan_lines
-from classfreq.pipelines.records import parse_batches  # noqa: F401  (the parser entry the tasks use)
+from pipeline_support import assert_invariant, count, spark_session, stats
 from test_readers_robust import assert_same_tables
 
-CAPTIONS = "../shared/data/captions"
+from classfreq.pipelines.reader import ReadOptions
+from classfreq.pipelines.readers import read_documents
+from classfreq.pipelines.record_tasks import GZIP, LINES, _range_lines, plan_lines
 
 
 def both_text_scans(tmp_path, inputs, source: str, **options) -> tuple:
@@ -105,10 +104,6 @@ def test_csv_with_quoted_newlines_and_a_json_array_count_as_with_sparks_readers(
 
 
 def test_the_python_tasks_read_what_they_can_and_spark_the_rest(tmp_path, shared):
-    from classfreq.pipelines.reader import ReadOptions
-    from classfreq.pipelines.readers import read_documents
-    from pipeline_support import spark_session
-
     tsv = f"{shared}/captions/cc3m_val/Validation_GCC-1.1.0-Validation.tsv"
     on = read_documents(spark_session(), [tsv], "cc3m", ReadOptions(staging=str(tmp_path)))
     off = read_documents(spark_session(), [tsv], "cc3m", ReadOptions(staging=str(tmp_path), python_text=False))
