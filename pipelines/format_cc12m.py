@@ -1,7 +1,7 @@
 """Format ``cc12m``: Conceptual 12M, a TSV without header, ``url<TAB>caption`` (``.gz`` works)."""
 from __future__ import annotations
 
-from classfreq.pipelines.records import CaptionUrlReader
+from classfreq.pipelines.read_lines import CaptionUrlReader
 
 
 class Cc12mReader(CaptionUrlReader):

@@ -3,8 +3,9 @@ lines use one space instead of the tab). Captions carry their image: ``--doc-uni
 from __future__ import annotations
 
 from classfreq.pipelines.documents import DocBuffer
+from classfreq.pipelines.read_lines import LineReader
 from classfreq.pipelines.reader import Probe, ReadOptions
-from classfreq.pipelines.records import LineReader, decode
+from classfreq.pipelines.records import decode
 
 MALFORMED_FLICKR = "malformed Flickr token line (expected image.jpg#k<TAB>caption)"
 

@@ -7,8 +7,9 @@ import json
 from classfreq.errors import UserError
 from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.input_files import peek
+from classfreq.pipelines.read_lines import LineReader
 from classfreq.pipelines.reader import JSON_SUFFIXES, Probe, ReadOptions
-from classfreq.pipelines.records import LineReader, add_generic, load_json_object
+from classfreq.pipelines.records import add_generic, load_json_object
 
 
 def parse_jsonl(raw: bytes, buf: DocBuffer, file: str, opt: ReadOptions) -> None:

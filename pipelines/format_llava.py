@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from classfreq.pipelines.documents import DocBuffer
 from classfreq.pipelines.read_json_array import read_json_array
+from classfreq.pipelines.read_lines import line_documents
 from classfreq.pipelines.reader import JSON_SUFFIXES, Documents, Probe, Reader, ReadOptions, base_name
-from classfreq.pipelines.records import MALFORMED_JSON, NON_STRING, as_id, line_documents, load_json_object
+from classfreq.pipelines.records import MALFORMED_JSON, NON_STRING, as_id, load_json_object
 
 NO_CONVERSATIONS = "LLaVA sample without conversations"
 IMAGE_PLACEHOLDER = "<image>"

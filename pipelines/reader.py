@@ -12,9 +12,9 @@ A reader
   ``documents.DOC_SCHEMA`` rows, malformed records as quarantine rows (``reason``, ``example``),
   never dropped.
 
-The shared machinery: ``records.read_lines`` (line formats), ``staging`` (files only the driver can
-split: ``read_json_array`` for one big JSON document, ``format_csv.split_csv`` for CSV) and
-``read_parquet`` (Parquet layouts).
+The shared machinery: ``records`` (what every parser shares), ``read_lines`` (line formats),
+``staging`` (files only the driver can split: ``read_json_array`` for one big JSON document,
+``format_csv.split_csv`` for CSV) and ``read_parquet`` (Parquet layouts).
 """
 from __future__ import annotations
 

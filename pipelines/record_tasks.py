@@ -3,7 +3,7 @@ pieces, and each task reads its records itself, parses them with the format's pa
 (``records.parse_batches``) and counts them (``count_batches``), without Spark's text reader and
 two Arrow hand-overs of every record between the JVM and Python (``--text-scan spark``).
 
-The records are exactly those Spark's text reader gives (``records.read_lines``: lines end at
+The records are exactly those Spark's text reader gives (``read_lines.read_lines``: lines end at
 "\\n" only, a trailing "\\r" stays, the last line needs no "\\n"), each once: a line belongs to the
 byte range of the piece in which it starts. A file compressed with gzip is one piece, read by
 Python's gzip (which reads concatenated members, as Hadoop's codec does); a file under another
