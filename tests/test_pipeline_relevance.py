@@ -255,3 +255,15 @@ def test_relevance_options_are_checked_and_keep_the_judged_sample():
     keep = CountConfig(**base, relevance=True, relevance_sample=50, relevance_seed=4, max_matches_per_class=10)
     assert keep.matches_to_keep == 50
     assert int(CountConfig(**base, max_matches_per_class=10, relevance_sample=50).matches_to_keep) == 10
+
+
+def test_the_stage_scores_each_pair_as_the_judge_does_alone(runs):
+    """The Spark stage (pairs grouped into frames by caption, one task per frame) gives each pair
+    the probability the judge gives it on the driver, pair by pair."""
+    from classfreq.relevance.judge import load_judge
+
+    m = runs["judged"].tables["doc_matches"]
+    assert len(m) > 20
+    judge = load_judge("imagenet1k", "full")
+    alone = [judge.score([t], [int(c)], [f])[0] for t, c, f in zip(m.text, m.class_index, m.form)]
+    np.testing.assert_allclose(m.p_relevant.to_numpy(), alone, rtol=0, atol=1e-6)
