@@ -40,29 +40,24 @@ def truncate(value, limit: int = EXAMPLE_CHARS) -> str:
 
 
 class DocBuffer:
-    """Collects rows column-wise and turns them into one Arrow batch of DOC_SCHEMA."""
+    """Collects rows (one tuple each, in DOC_SCHEMA's order: a parser adds one per record, so the
+    per-row cost is the parsers' main overhead) and turns them into one Arrow batch of DOC_SCHEMA."""
 
     def __init__(self):
-        self.cols = {name: [] for name in COLUMNS}
+        self.rows: list[tuple] = []
 
     def add(self, doc_id=None, text=None, parts=None, url=None, nsfw=None, punsafe=None,
             group_id=None, file=None):
-        self._append(doc_id=doc_id, text=text,
-                     parts=None if parts is None else json.dumps(parts, ensure_ascii=False),
-                     url=url, nsfw=nsfw, punsafe=punsafe, group_id=group_id, file=file, reason=None, example=None)
+        self.rows.append((doc_id, text, None if parts is None else json.dumps(parts, ensure_ascii=False),
+                          url, nsfw, punsafe, group_id, file, None, None))
 
     def quarantine(self, reason: str, example, file=None, doc_id=None):
-        self._append(doc_id=doc_id, text=None, parts=None, url=None, nsfw=None, punsafe=None, group_id=None,
-                     file=file, reason=reason, example=truncate(example))
-
-    def _append(self, **row):
-        for name, value in row.items():
-            self.cols[name].append(value)
+        self.rows.append((doc_id, None, None, None, None, None, None, file, reason, truncate(example)))
 
     def __len__(self):
-        return len(self.cols["doc_id"])
+        return len(self.rows)
 
     def to_batch(self) -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(self.cols, schema=DOC_SCHEMA)
-        self.cols = {name: [] for name in COLUMNS}
-        return batch
+        columns = list(zip(*self.rows)) if self.rows else [()] * len(COLUMNS)
+        self.rows = []
+        return pa.RecordBatch.from_arrays([pa.array(c, f.type) for c, f in zip(columns, DOC_SCHEMA)], schema=DOC_SCHEMA)

@@ -86,12 +86,13 @@ def add_generic(rec: dict, raw, buf: DocBuffer, file: str, opt: ReadOptions) -> 
     doc_id = as_id(rec.get(opt.id_column or "id"))
     nsfw = rec.get("NSFW")
     punsafe = rec.get("punsafe")
-    extras = dict(url=_url(rec), nsfw=nsfw if isinstance(nsfw, str) else None,
-                  punsafe=float(punsafe) if isinstance(punsafe, (int, float)) else None, file=file)
+    url = _url(rec) if ("url" in rec or "URL" in rec) else None
+    nsfw = nsfw if isinstance(nsfw, str) else None
+    punsafe = float(punsafe) if isinstance(punsafe, (int, float)) else None
     if isinstance(value, str):
-        buf.add(doc_id=doc_id, text=value, **extras)
+        buf.add(doc_id, value, None, url, nsfw, punsafe, None, file)
     elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        buf.add(doc_id=doc_id, parts=[{"role": ALL_ROLE, "text": v} for v in value], **extras)
+        buf.add(doc_id, None, [{"role": ALL_ROLE, "text": v} for v in value], url, nsfw, punsafe, None, file)
     else:
         buf.quarantine(f"{NON_STRING} ({col!r} is {type(value).__name__})", raw, file, doc_id)
 
@@ -104,6 +105,7 @@ def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line"
     quarantined with it."""
     for batch in batches:
         buf = DocBuffer()
+        rows = buf.rows
         raws = batch.column(column).to_pylist()
         files = batch.column("file").to_pylist()
         reasons = batch.column("reason").to_pylist() if "reason" in batch.schema.names else [None] * len(raws)
@@ -111,11 +113,11 @@ def parse_batches(batches, parse: Parser, opt: ReadOptions, column: str = "line"
             if raw is None or raw in EMPTY_LINES or (not blank_is_record and not raw.strip()):
                 continue
             raw = without_bom(raw)  # a BOM starts a file (or a file glued to another): not text
-            before = len(buf)
+            before = len(rows)
             if reason is not None:
                 buf.quarantine(reason, raw, file)
             else:
                 parse(raw, buf, file, opt)
-            if len(buf) != before + 1:
-                raise AssertionError(f"the parser made {len(buf) - before} rows of one record of {file}: {raw[:200]!r}")
+            if len(rows) != before + 1:
+                raise AssertionError(f"the parser made {len(rows) - before} rows of one record of {file}: {raw[:200]!r}")
         yield buf.to_batch()
