@@ -154,7 +154,7 @@ class _Start:
         try:
             if self.output is not None:
                 self.output.launch(self.master, self.app_name, self.settings)
-            spark = builder.getOrCreate()
+            spark = _lazy_session(builder) if self.fast_end else builder.getOrCreate()
         except BaseException:
             self.abandon()
             raise
@@ -203,6 +203,90 @@ class _Start:
                 pass
         self.thread.join(timeout=10)
         self.abandon()
+
+
+def _lazy_session(builder):
+    """``builder.getOrCreate()`` for a run that starts its own JVM (``FastEnd``), but whose JVM
+    SparkSession is made when first used, not now: making it (the first in a JVM) loads Spark SQL's
+    configuration and function registry and, through the SparkSessionExtensionsProvider of
+    spark-mllib (``InternalFunctionRegistration``), Scala's runtime reflection: about 1.2 CPU
+    seconds of the JVM (with C1 only) and 1 s of a small run's wall time, which a run reading
+    Parquet in its Python tasks (parquet_tasks: an RDD job, only the SparkContext) never needed.
+    Any use of the session (a DataFrame, spark.conf, spark.version, ...) makes it, as getOrCreate
+    would have. Only where no session or connect mode is set (else getOrCreate, as before)."""
+    from pyspark.sql import SparkSession
+
+    if (SparkSession._instantiatedSession is not None or os.environ.get("SPARK_CONNECT_MODE_ENABLED")
+            or any(v in os.environ for v in ("SPARK_REMOTE", "SPARK_LOCAL_REMOTE"))
+            or any(k in builder._options for k in ("spark.remote", "spark.api.mode"))):
+        return builder.getOrCreate()
+    return _lazy_session_class()(builder._options)
+
+
+_LAZY_CLASS = None
+
+
+def _lazy_session_class():
+    """The class of ``_lazy_session``'s sessions (made once: pyspark imported only then)."""
+    global _LAZY_CLASS
+    if _LAZY_CLASS is not None:
+        return _LAZY_CLASS
+    from pyspark import SparkConf, SparkContext
+    from pyspark.errors.exceptions.captured import install_exception_handler
+    from pyspark.sql import SparkSession
+    from pyspark.sql.profiler import AccumulatorProfilerCollector
+    from pyspark.sql.session import _monkey_patch_RDD
+
+    class LazyJvmSession(SparkSession):
+        """A classic SparkSession whose JVM object (``_jsparkSession``) is made on first use: what
+        ``SparkSession.__init__`` does without one, split into the Python side (now) and the JVM
+        side (then). Until then ``SparkSession.getActiveSession()`` is None (the JVM has no session
+        yet, as with a bare SparkContext); ``SparkSession.active()`` and the builder's getOrCreate
+        return this session."""
+
+        def __init__(self, options: dict):
+            conf = SparkConf()
+            for key, value in options.items():
+                conf.set(key, value)
+            with SparkSession.Builder._lock:
+                self._sc = SparkContext.getOrCreate(conf)
+                self._jsc, self._jvm = self._sc._jsc, self._sc._jvm
+                self._lazy_options, self._lazy_jsession, self._lazy_lock = dict(options), None, threading.Lock()
+                _monkey_patch_RDD(self)
+                install_exception_handler()
+                self._lazy_default = SparkSession._should_update_active_session()
+                if self._lazy_default:
+                    SparkSession._instantiatedSession = self
+                    SparkSession._activeSession = self
+                self._profiler_collector = AccumulatorProfilerCollector()
+
+        @property
+        def _jsparkSession(self):
+            with self._lazy_lock:
+                if self._lazy_jsession is None:
+                    self._lazy_jsession = self._make_jvm_session()
+                return self._lazy_jsession
+
+        @_jsparkSession.setter
+        def _jsparkSession(self, value):
+            self._lazy_jsession = value
+
+        def _make_jvm_session(self):
+            jclass = SparkSession._get_j_spark_session_class(self._jvm)
+            default = jclass.getDefaultSession()
+            if default.isDefined() and not default.get().sparkContext().isStopped():
+                jsession = default.get()
+                SparkSession._get_j_spark_session_module(self._jvm).applyModifiableSettings(jsession,
+                                                                                            self._lazy_options)
+            else:
+                jsession = jclass(self._jsc.sc(), self._lazy_options)
+            if self._lazy_default and SparkSession._instantiatedSession is self:
+                jclass.setDefaultSession(jsession)
+                jclass.setActiveSession(jsession)
+            return jsession
+
+    _LAZY_CLASS = LazyJvmSession
+    return _LAZY_CLASS
 
 
 class _HeldOutput:
