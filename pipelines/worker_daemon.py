@@ -13,6 +13,7 @@ Used through ``spark.python.daemon.module`` for local masters (spark_session.get
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import sys
@@ -37,6 +38,12 @@ def _drop_spark_zips() -> None:
 
 _drop_spark_zips()
 
+# Python's cyclic garbage collector finds next to nothing in the imports below (some 140,000
+# objects): paused during them; the imported objects are then frozen (gc.freeze: left out of every
+# later collection, in the forked workers too, whose collections would otherwise go through them
+# all and touch their memory, which the fork shares with the daemon until written)
+gc.disable()
+
 import numpy  # noqa: E402, F401
 import pandas  # noqa: E402, F401
 import pyarrow  # noqa: E402, F401
@@ -44,6 +51,9 @@ from pyspark.daemon import manager  # noqa: E402
 
 import classfreq.pipelines.count_batches  # noqa: E402, F401  (with the matcher)
 import classfreq.pipelines.readers  # noqa: E402, F401  (every format's parser)
+
+gc.freeze()
+gc.enable()
 
 if __name__ == "__main__":
     manager()
