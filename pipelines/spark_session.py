@@ -220,7 +220,11 @@ def _lazy_session(builder):
             or any(v in os.environ for v in ("SPARK_REMOTE", "SPARK_LOCAL_REMOTE"))
             or any(k in builder._options for k in ("spark.remote", "spark.api.mode"))):
         return builder.getOrCreate()
-    return _lazy_session_class()(builder._options)
+    try:
+        session_class = _lazy_session_class()
+    except (ImportError, AttributeError):  # a pyspark whose internals differ from those it builds on: as before
+        return builder.getOrCreate()
+    return session_class(builder._options)
 
 
 _LAZY_CLASS = None
