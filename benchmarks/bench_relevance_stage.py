@@ -154,8 +154,12 @@ def cold_compare(args) -> None:
                     assert np.array_equal(saved[name], p), f"{name}: p_relevant changed between rounds"
                 saved[name] = p
                 rows.append((r + 1, name, load, result["cold"], result["warm"], result.get("stage")))
-        assert np.array_equal(saved["this"], saved["baseline"]), "p_relevant differs from the baseline"
-    print(f"p_relevant identical on all {len(saved['this'])} judged pairs\n")
+        # the same pairs, the same probabilities up to float rounding (pairs batched differently
+        # may differ in the last bit of a dot product: 2 of 34,949 by 2.2e-16 on the demo)
+        assert saved["this"].shape == saved["baseline"].shape, "other pairs judged than in the baseline"
+        worst = float(np.max(np.abs(saved["this"] - saved["baseline"]), initial=0.0))
+        assert worst <= 1e-12, f"p_relevant differs from the baseline by up to {worst}"
+    print(f"p_relevant equal on all {len(saved['this'])} judged pairs (largest difference {worst:.1e})\n")
     if args.demo_count:
         print("| round | code | load (1 min) | count step (s) | relevance stage, 4 sources (s) | per source (s) |")
     elif args.load:
