@@ -380,7 +380,7 @@ def _capped_matches(counted: DataFrame, cap: int, seed: int) -> pd.DataFrame:
     keep = first_per_class_in_spark(m.select("idx", "doc_id").distinct(), cap, seed)
     return (m.join(keep, ["idx", "doc_id"])
             .groupBy("idx", "doc_id", "name")
-            .agg(F.first("url", ignorenulls=True).alias("url"), F.min("text").alias("text"),
+            .agg(F.min("url").alias("url"), F.min("text").alias("text"),
                  F.min("nsfw").alias("nsfw"), F.min("punsafe").alias("punsafe"))
             .toPandas())
 

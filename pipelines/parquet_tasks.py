@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,7 +193,8 @@ def _valid_utf8(value: bytes) -> bool:
 
 
 # java.net.URI keeps these ASCII characters of a path as they are; Hadoop's Path.toUri().toString()
-# (Spark's _metadata.file_path) escapes the other ASCII ones, and keeps non-ASCII letters.
+# (Spark's _metadata.file_path) escapes the other ASCII ones, and keeps every non-ASCII character
+# but ISO controls (U+0080-U+009F) and space characters (categories Zs, Zl, Zp): URI's "other".
 _URI_KEEP = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'(),;:$&+=@/")
 
 
@@ -200,7 +202,7 @@ def spark_file_uri(path: str) -> str:
     """The ``file:`` URI Spark gives a local file in ``_metadata.file_path``."""
     out = []
     for ch in os.path.abspath(path):
-        if ch in _URI_KEEP or (ord(ch) > 127 and ch.isprintable() and not ch.isspace()):
+        if ch in _URI_KEEP or (ord(ch) > 0x9F and unicodedata.category(ch) not in ("Zs", "Zl", "Zp")):
             out.append(ch)
         else:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))

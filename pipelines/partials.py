@@ -28,8 +28,8 @@ def task_partials(tables: list[pa.Table], cap: int, seed: int) -> pa.Table:
     """One task's partial rows, summed over PARTIAL_KEY, and its match rows of the first ``cap``
     documents per class (all its match rows' columns kept: the driver picks among them)."""
     rows = pa.concat_tables([t.cast(PARTIAL_SCHEMA) for t in tables]) if tables else PARTIAL_SCHEMA.empty_table()
-    is_match = pc.equal(rows.column("kind"), MATCH).fill_null(False)
-    summed = _sum(rows.filter(pc.invert(is_match)))
+    summed = _sum(rows.filter(pc.not_equal(rows.column("kind"), MATCH)))  # a null kind is neither (as in Spark)
+    is_match = pc.equal(rows.column("kind"), MATCH)
     if not cap:
         return summed
     matches = rows.filter(is_match)
@@ -41,15 +41,15 @@ def driver_sums(tables: list[pa.Table], cap: int, seed: int) -> tuple[pd.DataFra
     """The tasks' tables -> (the partial rows summed over PARTIAL_KEY, as a DataFrame; the kept doc
     matches, one row per (idx, doc_id, name), or None without ``cap``)."""
     rows = pa.concat_tables([t.cast(PARTIAL_SCHEMA) for t in tables]) if tables else PARTIAL_SCHEMA.empty_table()
-    is_match = pc.equal(rows.column("kind"), MATCH).fill_null(False)
-    sums = _sum(rows.filter(pc.invert(is_match))).select(_SUM_COLUMNS).to_pandas()
+    sums = _sum(rows.filter(pc.not_equal(rows.column("kind"), MATCH))).select(_SUM_COLUMNS).to_pandas()
+    is_match = pc.equal(rows.column("kind"), MATCH)
     if not cap:
         return sums, None
     kept = pa.Table.from_pandas(_first_documents(rows.filter(is_match).to_pandas(), cap, seed),
                                 schema=PARTIAL_SCHEMA, preserve_index=False)
     matches = kept.group_by(["idx", "doc_id", "name"], use_threads=False).aggregate(
-        [("url", "first"), ("text", "min"), ("nsfw", "min"), ("punsafe", "min")])
-    return sums, matches.rename_columns([n.rsplit("_", 1)[0] if n.endswith(("_first", "_min")) else n
+        [("url", "min"), ("text", "min"), ("nsfw", "min"), ("punsafe", "min")])
+    return sums, matches.rename_columns([n.rsplit("_", 1)[0] if n.endswith("_min") else n
                                          for n in matches.column_names]).select(_MATCH_COLUMNS).to_pandas()
 
 

@@ -15,20 +15,28 @@ from classfreq.pipelines.documents import ALL_ROLE
 from classfreq.pipelines.partials import task_partials
 
 FAILED = "failed"  # a partial row's kind: a piece that did not decode (file, reason in example)
+HELD_ROWS = 250_000  # partial rows a task holds before summing them (summing again is exact)
 
 
 def count_pieces(indexes, source, spec, keep_details: bool, progress=None):
     """mapPartitions body over piece indexes -> one pyarrow Table per task: its PARTIAL_SCHEMA rows
-    summed within the task (``partials.task_partials``); a piece that does not decode gives its
-    ``failed`` row instead of its counts."""
-    tables = []
+    summed within the task (``partials.task_partials``, also whenever more than HELD_ROWS are held:
+    summing sums again, and picking the first matches among those picked, is exact); a piece that
+    does not decode gives its ``failed`` row instead of its counts."""
+    cap = spec.max_matches_per_class if keep_details else 0
+    tables: list[pa.Table] = []
     for i in indexes:
         piece = source.pieces[i]
         failure: list[str] = []
-        held = [pa.Table.from_batches([b]) for b in count_batches(
-            source.documents(piece, keep_details, failure), spec, progress)]
+        held: list[pa.Table] = []
+        for batch in count_batches(source.documents(piece, keep_details, failure), spec, progress):
+            held.append(pa.Table.from_batches([batch]))
+            if sum(t.num_rows for t in held) > HELD_ROWS:  # bounded memory (kept matches carry their text)
+                held = [task_partials(held, cap, spec.sample_seed)]
         tables += [pa.Table.from_batches([failed_row(piece.path, failure[0])])] if failure else held
-    yield task_partials(tables, spec.max_matches_per_class if keep_details else 0, spec.sample_seed)
+        if sum(t.num_rows for t in tables) > HELD_ROWS:
+            tables = [task_partials(tables, cap, spec.sample_seed)]
+    yield task_partials(tables, cap, spec.sample_seed)
 
 
 def failed_row(path: str, reason: str) -> pa.RecordBatch:

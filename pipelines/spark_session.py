@@ -218,6 +218,7 @@ def _lazy_session(builder):
 
     if (SparkSession._instantiatedSession is not None or os.environ.get("SPARK_CONNECT_MODE_ENABLED")
             or any(v in os.environ for v in ("SPARK_REMOTE", "SPARK_LOCAL_REMOTE"))
+            or os.environ.get("SPARK_API_MODE", "").lower() == "connect"
             or any(k in builder._options for k in ("spark.remote", "spark.api.mode"))):
         return builder.getOrCreate()
     try:

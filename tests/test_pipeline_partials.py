@@ -53,7 +53,7 @@ def expected(rows: list[dict], cap: int, seed: int):
     m = frame[frame.kind == MATCH]
     keep = first_per_class(m[["idx", "doc_id"]].drop_duplicates(), cap, seed)
     matches = (m.merge(keep, on=["idx", "doc_id"]).groupby(["idx", "doc_id", "name"])
-               .agg(url=("url", "first"), text=("text", least), nsfw=("nsfw", least), punsafe=("punsafe", least))
+               .agg(url=("url", least), text=("text", least), nsfw=("nsfw", least), punsafe=("punsafe", least))
                .reset_index())
     return sums, matches
 
@@ -79,6 +79,21 @@ def test_sums_and_kept_matches_do_not_depend_on_how_rows_are_split_among_tasks(t
     assert canonical(matches) == canonical(want_matches[matches.columns])
     assert matches.groupby("idx").doc_id.nunique().max() <= cap
     assert len(want_matches) > 0 and want_matches.groupby("idx").doc_id.nunique().max() == cap  # the cap bites
+
+
+@pytest.mark.parametrize("cap", [0, 2])
+def test_a_task_may_sum_what_it_holds_again_and_again(cap):
+    """A task sums its held rows whenever they grow (piece_tasks.HELD_ROWS): folding the rows in
+    chunk by chunk gives what summing them once does."""
+    rows = partial_rows(seed=3, n=600)
+    folded = task_partials([], cap, seed=5)
+    for lo in range(0, len(rows), 37):
+        folded = task_partials([folded, as_table(rows[lo:lo + 37])], cap, seed=5)
+    got = driver_sums([folded], cap, seed=5)
+    want = driver_sums([as_table(rows)], cap, seed=5)
+    assert canonical(got[0]) == canonical(want[0])
+    if cap:
+        assert canonical(got[1]) == canonical(want[1])
 
 
 def test_a_task_without_rows_and_a_run_without_tasks_sum_to_nothing():

@@ -69,6 +69,23 @@ def test_odd_jsonl_cut_into_pieces_anywhere_counts_as_with_sparks_reader(tmp_pat
         assert_invariant(b)
 
 
+def test_file_names_spark_escapes_or_keeps_are_named_as_spark_names_them(tmp_path, monkeypatch):
+    """Spark keeps non-ASCII characters in a file's URI but ISO controls and space characters
+    (java.net.URI's "other"): a zero-width space and a soft hyphen stay, a no-break space and an
+    ideographic space are escaped, as are ASCII ones such as space, "#" and "%"; the piece path
+    holds two pieces and several records per piece."""
+    from classfreq.pipelines import record_tasks
+
+    monkeypatch.setattr(record_tasks, "PIECE_BYTES", 64)
+    folder = tmp_path / "names"
+    folder.mkdir()
+    name = "a\u200bb\u00adc\u00a0d\u3000e f#g%h\u00e9.jsonl"
+    (folder / name).write_bytes(b"\n".join(ODD_LINES[:8]))
+    a, b = both_text_scans(tmp_path, folder / name, "names", format="jsonl", max_matches_per_class=2)
+    assert_same_tables(a, b)
+    assert "\u200b" in b.tables["quarantine"].file.iloc[0] and "%C2%A0" in b.tables["quarantine"].file.iloc[0]
+
+
 def test_every_line_lands_in_exactly_one_piece(tmp_path):
     data = b"a\n\nbb\r\nccc\n\n\ndddd"
     path = tmp_path / "x.txt"
