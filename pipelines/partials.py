@@ -29,10 +29,9 @@ def task_partials(tables: list[pa.Table], cap: int, seed: int) -> pa.Table:
     documents per class (all its match rows' columns kept: the driver picks among them)."""
     rows = pa.concat_tables([t.cast(PARTIAL_SCHEMA) for t in tables]) if tables else PARTIAL_SCHEMA.empty_table()
     summed = _sum(rows.filter(pc.not_equal(rows.column("kind"), MATCH)))  # a null kind is neither (as in Spark)
-    is_match = pc.equal(rows.column("kind"), MATCH)
     if not cap:
         return summed
-    matches = rows.filter(is_match)
+    matches = rows.filter(pc.equal(rows.column("kind"), MATCH))
     kept = _first_documents(matches.to_pandas(), cap, seed)
     return pa.concat_tables([summed, pa.Table.from_pandas(kept, schema=PARTIAL_SCHEMA, preserve_index=False)])
 
@@ -40,13 +39,12 @@ def task_partials(tables: list[pa.Table], cap: int, seed: int) -> pa.Table:
 def driver_sums(tables: list[pa.Table], cap: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The tasks' tables -> (the partial rows summed over PARTIAL_KEY, as a DataFrame; the kept doc
     matches, one row per (idx, doc_id, name), or None without ``cap``)."""
-    rows = pa.concat_tables([t.cast(PARTIAL_SCHEMA) for t in tables]) if tables else PARTIAL_SCHEMA.empty_table()
-    sums = _sum(rows.filter(pc.not_equal(rows.column("kind"), MATCH))).select(_SUM_COLUMNS).to_pandas()
+    rows = task_partials(tables, cap, seed)  # summing the tasks' sums, picking among their picks
     is_match = pc.equal(rows.column("kind"), MATCH)
+    sums = rows.filter(pc.invert(is_match)).select(_SUM_COLUMNS).to_pandas()
     if not cap:
         return sums, None
-    kept = pa.Table.from_pandas(_first_documents(rows.filter(is_match).to_pandas(), cap, seed),
-                                schema=PARTIAL_SCHEMA, preserve_index=False)
+    kept = rows.filter(is_match)
     matches = kept.group_by(["idx", "doc_id", "name"], use_threads=False).aggregate(
         [("url", "min"), ("text", "min"), ("nsfw", "min"), ("punsafe", "min")])
     return sums, matches.rename_columns([n.rsplit("_", 1)[0] if n.endswith("_min") else n
