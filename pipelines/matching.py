@@ -359,17 +359,19 @@ def _canonical_arrow(texts: pa.StringArray, work: _Workspace) -> tuple[np.ndarra
     body = np.frombuffer(joined.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
     offsets = offsets - offsets[0]
     data = body.tobytes()
-    raw = np.frombuffer(data.translate(_CANON_TABLE), np.uint8)
     exact = _off_path(data, body, offsets)
-    tail_ids, tail_docs = [], []
+    tail_ids, tail = [], b""
     if exact.size:
-        raw = raw.copy()
-        for i in exact.tolist():
-            raw[offsets[i] + 3:offsets[i + 1]] = 32  # its place stays, empty
         tail_ids = exact.tolist()
-        tail_docs = [" ".join(tokenize(t)) for t in texts.take(pa.array(exact)).to_pylist()]
-    tail = "".join(f" \x00 {t}" for t in tail_docs).encode("utf-8") + b" "
-    return _collapse_spaces(np.concatenate([raw, np.frombuffer(tail, np.uint8)]), work) + (tail_ids,)
+        tail = "".join(f" \x00 {' '.join(tokenize(t))}" for t in texts.take(pa.array(exact)).to_pylist()).encode("utf-8")
+    # one writable buffer (reused batch to batch): the translated texts, the tail, a closing space
+    raw = work.get("raw", body.size + len(tail) + 1, np.uint8)
+    raw[:body.size] = np.frombuffer(data.translate(_CANON_TABLE), np.uint8)
+    raw[body.size:body.size + len(tail)] = np.frombuffer(tail, np.uint8)
+    raw[-1] = 32
+    for i in tail_ids:
+        raw[offsets[i] + 3:offsets[i + 1]] = 32  # its place stays, empty
+    return _collapse_spaces(raw, work) + (tail_ids,)
 
 
 _ENTITY_NEXT = np.zeros(256, bool)
@@ -386,8 +388,9 @@ def _off_path(data: bytes, body: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     if b"&" in data:
         amp = np.flatnonzero(body[:-1] == 38)
         found.append(amp[_ENTITY_NEXT[body[amp + 1]]])
-    if data.count(b"\x00") != len(offsets) - 1:
-        nul = np.flatnonzero(body == 0)
+    nul = body == 0
+    if np.count_nonzero(nul) != len(offsets) - 1:  # (numpy counts bytes faster than bytes.count)
+        nul = np.flatnonzero(nul)
         doc = np.searchsorted(offsets, nul, side="right") - 1
         found.append(nul[nul != offsets[doc] + 1])
     if not found:
