@@ -38,6 +38,8 @@ def count_batches(batches, spec: MatchSpec, progress=None):
     form_class = np.asarray(spec.form_class, dtype=np.int64)
     form_amb = np.asarray(spec.form_ambiguous, dtype=bool)
     form_pat = np.asarray(spec.form_pattern, dtype=np.int64)
+    form_rep = _pattern_representatives(form_class, form_pat)
+    classes_ordered = bool((np.diff(form_class) >= 0).all())
     roles = [ALL_ROLE] + [r for r in spec.roles if r != ALL_ROLE]
     role_code = {r: i for i, r in enumerate(roles)}
     for batch in batches:
@@ -53,10 +55,13 @@ def count_batches(batches, spec: MatchSpec, progress=None):
         d, r, f, m = _hits(matcher, batch, good_idx, role_code)
         n_matched = 0
         if len(d):
-            d, r, f, m = _per_doc_form(d, r, f, m, n, len(form_class))
-            n_matched = len(np.unique(d[r == 0]))
+            d, r, f, m, ordered = _per_doc_form(d, r, f, m, n, len(form_class))
             parts.append(_form_rows(r, f, m, roles, len(form_class)))
-            parts.append(_class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles))
+            if ordered and classes_ordered:
+                rows, n_matched = _class_rows_ordered(d, f, m, form_class, form_amb, form_rep)
+            else:
+                rows, n_matched = _class_rows(d, r, f, m, n, form_class, form_amb, form_pat, roles), len(np.unique(d[r == 0]))
+            parts.append(rows)
             if spec.max_matches_per_class > 0:
                 keep = r == 0
                 parts.append(_from_pandas(_match_rows(
@@ -125,17 +130,27 @@ def _segments(batch, good_idx, role_code):
 
 
 def _per_doc_form(d, r, f, m, n_docs, n_forms):
-    """Sum mentions per (role, form, doc): several parts of one document can hit one form."""
+    """Sum mentions per (role, form, doc): several parts of one document can hit one form. The last
+    value says whether the hits are all of role 'all' and in (doc, form) order, each pair once."""
     if not r.any() and (np.diff(d * n_forms + f) > 0).all():
-        return d, r, f, m  # each (doc, form) once already (one text per document): nothing to sum
+        return d, r, f, m, True  # each (doc, form) once already (one text per document): nothing to sum
     key = (r * n_forms + f) * n_docs + d
     uniq, inv = np.unique(key, return_inverse=True)
     if len(uniq) == len(key):
         order = np.argsort(key, kind="stable")
-        return d[order], r[order], f[order], m[order]
+        return d[order], r[order], f[order], m[order], False
     mentions = np.bincount(inv, weights=m).astype(np.int64)
     rf = uniq // n_docs
-    return uniq % n_docs, rf // n_forms, rf % n_forms, mentions
+    return uniq % n_docs, rf // n_forms, rf % n_forms, mentions, False
+
+
+def _pattern_representatives(form_class, form_pat) -> np.ndarray:
+    """Per form: whether it is the first form of its (class, token sequence). The matcher reports a
+    token sequence's occurrences for each of its forms, so a class counts the representative's."""
+    _, first = np.unique(form_class * (int(form_pat.max(initial=0)) + 1) + form_pat, return_index=True)
+    rep = np.zeros(len(form_class), bool)
+    rep[first] = True
+    return rep
 
 
 def _stats(n, n_bad, n_good, n_matched) -> pa.Table:
@@ -178,6 +193,33 @@ def _class_rows(d, r, f, m, n_docs, form_class, form_amb, form_pat, roles) -> pa
     nz = np.flatnonzero(docs)
     return _partial(CLASS, len(nz), role=np.asarray(roles, dtype=object)[nz // n_cls], idx=nz % n_cls,
                     docs=docs[nz], docs_clean=clean[nz], mentions=mentions[nz])
+
+
+def _class_rows_ordered(d, f, m, form_class, form_amb, form_rep) -> tuple[pa.Table, int]:
+    """``_class_rows`` (and the number of matched documents) for hits of role 'all' in (doc, form)
+    order with classes in form order: a (doc, class) pair's hits are neighbours, so counting
+    documents needs no sort."""
+    c = form_class[f]
+    n_cls = int(form_class.max()) + 1
+    docs, n_matched = _distinct_pairs_per_class(d, c, n_cls)
+    clean_hits = ~form_amb[f]
+    clean, _ = _distinct_pairs_per_class(d[clean_hits], c[clean_hits], n_cls)
+    mentions = np.bincount(c, weights=m * form_rep[f], minlength=n_cls).astype(np.int64)
+    nz = np.flatnonzero(docs)
+    return _partial(CLASS, len(nz), role=ALL_ROLE, idx=nz, docs=docs[nz], docs_clean=clean[nz],
+                    mentions=mentions[nz]), n_matched
+
+
+def _distinct_pairs_per_class(d, c, n_cls) -> tuple[np.ndarray, int]:
+    """(documents per class, distinct documents) of (doc, class) pairs sorted by doc, then class."""
+    if not len(d):
+        return np.zeros(n_cls, np.int64), 0
+    new_doc = np.empty(len(d), bool)
+    new_doc[0] = True
+    np.not_equal(d[1:], d[:-1], out=new_doc[1:])
+    new_pair = new_doc.copy()
+    new_pair[1:] |= c[1:] != c[:-1]
+    return np.bincount(c[new_pair], minlength=n_cls), int(np.count_nonzero(new_doc))
 
 
 def doc_key(doc_id, text) -> str:
