@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_matcher.py --shared ../shared/data [--repeat 3]
 
-Rows: classfreq's FormMatcher (both Aho-Corasick engines), a per-caption pyahocorasick loop with
+Rows: classfreq's FormMatcher (each installed engine of ``match_engines.ENGINES``), a per-caption pyahocorasick loop with
 word-boundary checks (the baseline every ratio refers to), spaCy's PhraseMatcher (tokenizer-only
 ``spacy.blank("en")``, attr LOWER) and the paper-mode counter (NLTK word_tokenize). FormMatcher's
 counts are checked against ``match_reference``; the other rows implement other semantics, so
-their column says how many (caption, form) pairs differ from the reference.
+their column says how many (caption, form) pairs differ from the reference. A second table
+times the engines alone (``find`` on the batches' canonical bytes, MB/s) and their build time.
 
 For other benchmarks (benchmarks/bench_counting.py adds Spark rows):
     from bench_matcher import load_inputs, matcher_rows, format_table, Row
@@ -22,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared-data loaders
 from matching_samples import all_captions, imagenet_forms  # noqa: E402
 
+from classfreq.pipelines import matching  # noqa: E402
+from classfreq.pipelines.match_engines import ENGINES, _installed, make_engine  # noqa: E402
 from classfreq.pipelines.matcher import Hits  # noqa: E402
 from classfreq.pipelines.matching import FormMatcher, match_reference  # noqa: E402
 from classfreq.pipelines.paper_mode import PaperMatcher  # noqa: E402
@@ -145,7 +148,7 @@ def matcher_rows(captions: list, forms: list[str], names: list[str], repeat: int
         return run
 
     fast = {}  # method -> (timed function, function giving the counts, note)
-    for engine in ("ahocorasick_rs", "pyahocorasick"):
+    for engine in installed_engines():
         matcher = FormMatcher(forms, engine=engine)
         # only the matching is timed; the dict of results is built after the clock stops
         fast[f"classfreq FormMatcher ({engine})"] = (
@@ -182,6 +185,48 @@ def matcher_rows(captions: list, forms: list[str], names: list[str], repeat: int
     return rows
 
 
+def installed_engines() -> list[str]:
+    return [name for name in ENGINES if _installed(name)]
+
+
+def engine_table(captions: list, forms: list[str], repeat: int = 3, batch_size: int = 10_000) -> str:
+    """Each installed engine alone: ``find`` over the canonical bytes of every batch (best of
+    ``repeat`` interleaved rounds, CPU time of this process), and the time to build it."""
+    matcher = FormMatcher(forms)
+    patterns = [(" " + " ".join(p) + " ").encode("utf-8") for p in matcher.patterns]
+    work = matching._Workspace()
+    haystacks = [matching._canonical_batch(captions[i:i + batch_size], work)[0].copy()
+                 for i in range(0, len(captions), batch_size)]
+    size = sum(h.size for h in haystacks)
+    engines, build = {}, {}
+    for name in installed_engines():
+        wall, _, engines[name] = _timed(lambda n=name: make_engine(patterns, n))
+        build[name] = wall
+    best: dict[str, float] = {}
+    found: dict[str, int] = {}
+    for _ in range(max(1, repeat)):
+        for name, engine in engines.items():
+            _, cpu, result = _timed(lambda e=engine: [e.find(h) for h in haystacks])
+            best[name] = min(best.get(name, cpu), cpu)
+            found[name] = sum(len(r[0]) for r in result)
+    if len(set(found.values())) > 1:
+        raise AssertionError(f"engines found different numbers of occurrences: {found}")
+    first = next(iter(best), None)
+    header = ["engine", "build s", "find CPU s", "MB/s", f"x {first}", "occurrences"]
+    lines = [[name, f"{build[name]:.3f}", f"{cpu:.3f}", f"{size / cpu / 1e6:,.0f}", f"{best[first] / cpu:.2f}",
+              f"{found[name]:,}"] for name, cpu in best.items()]
+    title = f"engines alone: find on {size / 1e6:.1f} MB of canonical text ({len(haystacks)} batches), {len(patterns):,} patterns"
+    return "\n".join([title, _grid(header, lines)])
+
+
+def _grid(header: list[str], lines: list[list[str]]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *lines)]
+
+    def fmt(cells):
+        return " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths)] + [fmt(line) for line in lines])
+
+
 def format_table(rows: list[Row], baseline: str = BASELINE) -> str:
     """One text table. "x loop" is captions/s over the baseline row's by wall clock; "x loop CPU"
     the same by this process's CPU time (steadier on a busy machine; only for in-process rows)."""
@@ -199,11 +244,7 @@ def format_table(rows: list[Row], baseline: str = BASELINE) -> str:
                       f"{r.per_second / base.per_second:.2f}" if base else "-",
                       f"{rate:,.0f}" if rate else "-",
                       f"{rate / base_rate:.2f}" if rate and base_rate else "-", r.agreement, r.note])
-    widths = [max(len(x) for x in col) for col in zip(header, *lines)]
-
-    def fmt(cells):
-        return " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths)] + [fmt(line) for line in lines])
+    return _grid(header, lines)
 
 
 def main(argv=None) -> int:
@@ -220,6 +261,8 @@ def main(argv=None) -> int:
     rows = matcher_rows(captions, forms, names, args.repeat, args.batch_size, not args.no_slow,
                         log=lambda s: print(s, file=sys.stderr))
     print(format_table(rows))
+    print()
+    print(engine_table(captions, forms, args.repeat, args.batch_size))
     return 0
 
 

@@ -31,7 +31,6 @@ vowel signs) split words.
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from classfreq.errors import MissingDependency, require
+from classfreq.pipelines.match_engines import ENGINES, default_engine, make_engine
 from classfreq.pipelines.matcher import Hits, Matcher, as_text_list, form_patterns
 from classfreq.text import leftmost_longest, lengths_by_first_token, patterns_at, tokenize
 
@@ -84,68 +83,6 @@ _CANON_TABLE = bytes(
     for b in range(256))
 
 
-# Both Aho-Corasick engines are dependencies of classfreq; ahocorasick_rs is faster and is the
-# default, pyahocorasick is the documented alternative (an executor may have only one of them).
-ENGINES = ("ahocorasick_rs", "pyahocorasick")
-_ENGINE_MODULES = {"ahocorasick_rs": "ahocorasick_rs", "pyahocorasick": "ahocorasick"}
-
-
-def default_engine() -> str:
-    """The first engine of ``ENGINES`` that is installed (MissingDependency names both if none is)."""
-    for name in ENGINES:
-        if importlib.util.find_spec(_ENGINE_MODULES[name]) is not None:
-            return name
-    raise MissingDependency("the caption matcher needs the Python package ahocorasick-rs or pyahocorasick, and "
-                            "neither is installed: pip install 'ahocorasick-rs' (or pip install -e . in a classfreq checkout)")
-
-
-def _engine(patterns: list[bytes], name: str | None):
-    name = name or default_engine()
-    if name == "ahocorasick_rs":
-        return _RustEngine(patterns)
-    if name == "pyahocorasick":
-        return _PyEngine(patterns)
-    raise ValueError(f"unknown engine {name!r}: use 'ahocorasick_rs' or 'pyahocorasick'")
-
-
-class _RustEngine:
-    """All (overlapping) occurrences via the Rust aho-corasick crate."""
-
-    name = "ahocorasick_rs"
-
-    def __init__(self, patterns: list[bytes]):
-        ac = require("ahocorasick_rs", package="ahocorasick-rs", purpose="engine 'ahocorasick_rs'")
-        self._ac = ac.BytesAhoCorasick(patterns, matchkind=ac.MatchKind.Standard,
-                                       implementation=ac.Implementation.DFA)
-
-    def find(self, haystack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        found = self._ac.find_matches_as_indexes(haystack, overlapping=True)
-        flat = np.fromiter(chain.from_iterable(found), np.int64, 3 * len(found)).reshape(-1, 3)
-        return flat[:, 0], flat[:, 1], flat[:, 2]
-
-
-class _PyEngine:
-    """All occurrences via pyahocorasick; bytes are searched as latin-1 text so that string
-    offsets are byte offsets."""
-
-    name = "pyahocorasick"
-
-    def __init__(self, patterns: list[bytes]):
-        ahocorasick = require("ahocorasick", package="pyahocorasick", purpose="engine 'pyahocorasick'")
-        self._automaton = ahocorasick.Automaton()
-        for pid, pattern in enumerate(patterns):
-            self._automaton.add_word(pattern.decode("latin-1"), pid)
-        self._automaton.make_automaton()
-        self._length = np.array([len(p) for p in patterns], np.int64)
-
-    def find(self, haystack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        found = list(self._automaton.iter(haystack.tobytes().decode("latin-1")))
-        flat = np.fromiter(chain.from_iterable(found), np.int64, 2 * len(found)).reshape(-1, 2)
-        end = flat[:, 0] + 1
-        pid = flat[:, 1]
-        return pid, end - self._length[pid], end
-
-
 class FormMatcher(Matcher):
     """Count forms in batches of texts, with results identical to ``match_reference``.
 
@@ -155,7 +92,7 @@ class FormMatcher(Matcher):
     never crosses documents. ASCII texts without NUL and without "&" followed by a letter or "#"
     (nearly all captions) reach that form by one bytes.translate and a vectorised collapse of
     space runs over the whole batch; the other texts are normalised and tokenised one by one.
-    One Aho-Corasick pass (``engine``: one of ``ENGINES``; None picks ``default_engine()``) finds every
+    One multi-pattern scan (``engine``: one of ``ENGINES``; None picks ``default_engine()``) finds every
     occurrence; leftmost-longest is resolved in Python only where occurrences overlap.
 
     Each thread matches with its own reusable buffers. Pickling (Spark ships matchers to its
@@ -176,7 +113,7 @@ class FormMatcher(Matcher):
         # (doc, pattern) order of np.unique is the (doc, form) order
         self._forms_sorted = self._one_form_each
         encoded = [(" " + " ".join(p) + " ").encode("utf-8") for p in self.patterns]
-        self._engine = _engine(encoded, engine) if encoded else None
+        self._engine = make_engine(encoded, engine) if encoded else None
         self._local = threading.local()
 
     @property

@@ -1,19 +1,24 @@
 """The matching semantics, and the fast matcher equal to the reference on crafted and random text."""
 import html
+import importlib.util
 import pickle
+import platform
 import random
 import re
 import sys
+import threading
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from classfreq.pipelines import match_engines
+from classfreq.pipelines.match_engines import default_engine, make_engine
 from classfreq.pipelines.matcher import Hits
 from classfreq.pipelines.matching import FormMatcher, _may_hold_entity, match_reference
 from classfreq.text import normalize_text, tokenize
 
-ENGINES = ["ahocorasick_rs", "pyahocorasick"]
+ENGINES = ["hyperscan", "ahocorasick_rs", "pyahocorasick"]
 
 
 def counts(hits: Hits) -> dict:
@@ -27,7 +32,7 @@ def assert_same(a: Hits, b: Hits):
 
 
 def check(forms, texts, nested=False):
-    """Fast matcher (both engines) == reference; returns the reference's counts."""
+    """Fast matcher (every engine) == reference; returns the reference's counts."""
     expected = match_reference(forms, texts, nested=nested)
     for engine in ENGINES:
         matcher = FormMatcher(forms, nested=nested, engine=engine)
@@ -165,3 +170,111 @@ def test_random_texts_equal_reference(nested, ascii_only):
         texts = [random_text(rng, ascii_only) if rng.random() > 0.1 else rng.choice([None, ""])
                  for _ in range(rng.randint(1, 30))]
         check(forms, texts, nested=nested)
+
+
+def test_engines_and_the_default():
+    assert match_engines.ENGINES == tuple(ENGINES)
+    hyperscan = importlib.util.find_spec("hyperscan") is not None
+    if platform.machine() in ("x86_64", "AMD64", "aarch64", "arm64"):  # pyproject's marker
+        assert hyperscan
+    assert default_engine() == ("hyperscan" if hyperscan else "ahocorasick_rs")
+    assert FormMatcher(["dog"]).engine == default_engine()
+    assert FormMatcher(["dog"], engine="pyahocorasick").engine == "pyahocorasick"
+    clone = pickle.loads(pickle.dumps(FormMatcher(["dog"], engine="ahocorasick_rs")))
+    assert clone.engine == "ahocorasick_rs" and clone.match("a dog") == {0: 1}
+    with pytest.raises(ValueError, match="unknown engine 'x'"):
+        FormMatcher(["dog"], engine="x")
+
+
+def test_default_engine_falls_back_in_order(monkeypatch):
+    monkeypatch.setitem(sys.modules, "hyperscan", None)  # what Python does for a package it cannot import
+    assert default_engine() == "ahocorasick_rs"
+    assert FormMatcher(["dog"]).engine == "ahocorasick_rs"
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)
+    assert default_engine() == "pyahocorasick"
+    monkeypatch.setitem(sys.modules, "ahocorasick", None)
+    with pytest.raises(match_engines.MissingDependency, match="hyperscan, ahocorasick-rs or pyahocorasick"):
+        default_engine()
+
+
+def occurrences(engine, haystack: bytes) -> list:
+    pid, start, end = engine.find(np.frombuffer(haystack, np.uint8))
+    assert pid.dtype == start.dtype == end.dtype == np.int64
+    return sorted(zip(pid.tolist(), start.tolist(), end.tolist()))
+
+
+def test_engines_agree_on_edge_cases():
+    cases = [  # (patterns, haystack, occurrences as (pattern, start, end))
+        ([b" a ", b" a a "], b" a a a ", [(0, 0, 3), (0, 2, 5), (0, 4, 7), (1, 0, 5), (1, 2, 7)]),  # overlapping, self too
+        ([b" b ", b" a b "], b" a b ", [(0, 2, 5), (1, 0, 5)]),  # a suffix of another, same end
+        ([b"a+b", b".", b"(x)", b"\\d", b"[", b"$", b"^"], b"aab.(x)\\d[$^", [  # regex syntax is literal
+            (1, 3, 4), (2, 4, 7), (3, 7, 9), (4, 9, 10), (5, 10, 11), (6, 11, 12)]),
+        ([" é ".encode(), b"\xa9", b"\xff\xfe"], " é \xff\xfe ".encode() + b"\xff\xfe", [  # bytes, not characters
+            (0, 0, 4), (1, 2, 3), (2, 9, 11)]),
+        ([b" dog "], b" DOG \x00 dog \x00\x00 dog", [(0, 6, 11)]),  # no case folding; NUL is a byte
+        ([b" x "], b"", []),
+    ]
+    for patterns, haystack, expected in cases:
+        for name in ENGINES:
+            assert occurrences(make_engine(patterns, name), haystack) == expected, (name, patterns)
+    assert occurrences(make_engine([], "hyperscan"), b" a ") == []
+    assert occurrences(make_engine([], "ahocorasick_rs"), b" a ") == []
+    for bad in (b"", b"a\x00b"):
+        with pytest.raises(ValueError, match="non-empty patterns without NUL"):
+            make_engine([b" a ", bad], "hyperscan")
+
+
+def random_bytes(rng: random.Random, alphabet: list[bytes], n: int) -> bytes:
+    return b"".join(rng.choices(alphabet, k=n))
+
+
+def test_engines_agree_on_random_bytes():
+    rng = random.Random(11)
+    alphabet = [b" ", b"a", b"b", b"\xc3", b"\xa9", b"+", b"."]
+    for _ in range(200):
+        patterns = list(dict.fromkeys(random_bytes(rng, alphabet, rng.randint(1, 6)) for _ in range(rng.randint(1, 30))))
+        haystack = random_bytes(rng, alphabet + [b"\x00"], rng.randint(0, 400))
+        expected = sorted((p, i, i + len(pattern)) for p, pattern in enumerate(patterns)
+                          for i in range(len(haystack)) if haystack.startswith(pattern, i))
+        for name in ENGINES:
+            assert occurrences(make_engine(patterns, name), haystack) == expected, name
+
+
+def test_hyperscan_scans_long_haystacks_in_overlapping_windows():
+    rng = random.Random(5)
+    alphabet = [b" ", b"a", b"b"]
+    for _ in range(100):
+        patterns = list(dict.fromkeys(random_bytes(rng, alphabet, rng.randint(1, 7)) for _ in range(rng.randint(1, 12))))
+        haystack = random_bytes(rng, alphabet, rng.randint(0, 300))
+        engine = make_engine(patterns, "hyperscan")
+        expected = occurrences(engine, haystack)
+        longest = max(map(len, patterns))
+        for block in (2 * longest - 1, 2 * longest, 2 * longest + 3, 50, len(haystack) - 1):
+            if block >= 2 * longest - 1:
+                engine.max_block = block
+                assert occurrences(engine, haystack) == expected, block
+    engine.max_block = 2 * longest - 2
+    with pytest.raises(ValueError, match="too small"):
+        engine.find(np.frombuffer(b" " * (4 * longest), np.uint8))
+
+
+@pytest.mark.parametrize("engine", ENGINES[:2])
+def test_one_matcher_in_several_threads(engine):
+    """Hyperscan's scratch space serves one scan at a time: each thread has its own."""
+    rng = random.Random(3)
+    texts = [random_text(rng, ascii_only=rng.random() < 0.8) for _ in range(20_000)]
+    matcher = FormMatcher(["tiger", "tiger shark", "shark", "hot dog", "dog", "café", "x1 a"], engine=engine)
+    expected = counts(matcher.match_batch(texts))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.extend(counts(matcher.match_batch(texts)) for _ in range(4))
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 16 and all(r == expected for r in results)

@@ -32,7 +32,7 @@ def test_shared_captions_load(shared):
 
 
 @pytest.mark.parametrize("nested", [False, True])
-@pytest.mark.parametrize("engine", ["ahocorasick_rs", "pyahocorasick"])
+@pytest.mark.parametrize("engine", ["hyperscan", "ahocorasick_rs", "pyahocorasick"])
 def test_fast_equals_reference_on_real_captions(captions, forms, nested, engine):
     assert len(forms) > 5000
     expected = match_reference(forms, captions, nested=nested)
