@@ -56,9 +56,26 @@ def default_engine() -> str:
 
 def make_engine(patterns: list[bytes], name: str | None = None):
     """The engine ``name`` (one of ``ENGINES``; None: ``default_engine()``) for ``patterns``."""
-    name = name or default_engine()
+    if name is None:
+        return _first_that_builds(patterns)
     if name not in _CLASSES:
         raise ValueError(f"unknown engine {name!r}: use one of {', '.join(map(repr, ENGINES))}")
+    return _CLASSES[name](patterns)
+
+
+def _first_that_builds(patterns: list[bytes]):
+    """``default_engine()``'s engine, or the next installed one where Hyperscan cannot build its
+    database on this machine (it needs SSSE3 on x86, and says so only when compiling): the
+    engines give the same occurrences, so an executor's choice does not change the counts."""
+    name = default_engine()
+    if name == "hyperscan":
+        hyperscan = importlib.import_module("hyperscan")
+        try:
+            return _HyperscanEngine(patterns)
+        except hyperscan.error:
+            name = next((n for n in ENGINES[1:] if _installed(n)), None)
+            if name is None:
+                raise
     return _CLASSES[name](patterns)
 
 

@@ -197,6 +197,21 @@ def test_default_engine_falls_back_in_order(monkeypatch):
         default_engine()
 
 
+def test_default_engine_falls_back_when_hyperscan_cannot_build(monkeypatch):
+    hyperscan = pytest.importorskip("hyperscan")
+
+    class Refused(match_engines._HyperscanEngine):
+        def __init__(self, patterns):  # what a CPU without SSSE3 answers when the database compiles
+            raise hyperscan.error("This system does not support Hyperscan")
+
+    monkeypatch.setattr(match_engines, "_HyperscanEngine", Refused)
+    monkeypatch.setitem(match_engines._CLASSES, "hyperscan", Refused)
+    assert FormMatcher(["dog"]).engine == "ahocorasick_rs"
+    assert FormMatcher(["hot dog"]).match("a hot-dog") == {0: 1}
+    with pytest.raises(hyperscan.error):  # an engine asked for by name is not replaced
+        FormMatcher(["dog"], engine="hyperscan")
+
+
 def occurrences(engine, haystack: bytes) -> list:
     pid, start, end = engine.find(np.frombuffer(haystack, np.uint8))
     assert pid.dtype == start.dtype == end.dtype == np.int64
