@@ -15,8 +15,11 @@ the matcher's patterns are distinct).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import importlib.util
+import os
 import threading
 from itertools import chain
 
@@ -100,18 +103,21 @@ class _HyperscanEngine:
         self._length = np.array([len(p) for p in patterns], np.int64)
         self._longest = int(self._length.max()) if patterns else 0
         self._db = None
-        if patterns:
-            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self._db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
-                             flags=0, literal=True)
         self._new_scratch = hyperscan.Scratch
         self._local = threading.local()
         self._buffers = True  # python-hyperscan >= 0.8 scans any buffer, older versions only bytes
-        if self._db is not None:
-            try:
-                self._db.scan(np.zeros(1, np.uint8), scratch=self._scratch())
-            except TypeError:
-                self._buffers = False
+        if patterns:
+            self._db = _cached_database(hyperscan, patterns, self._ready)
+
+    def _ready(self, db) -> None:
+        """Scan one byte with ``db`` (a loaded database made for another CPU fails here)."""
+        self._db = db
+        self._local = threading.local()
+        try:
+            db.scan(np.zeros(1, np.uint8), scratch=self._scratch())
+        except TypeError:
+            self._buffers = False
+            db.scan(b"\x00", scratch=self._scratch())
 
     def _scratch(self):
         scratch = getattr(self._local, "scratch", None)
@@ -162,6 +168,63 @@ class _HyperscanEngine:
             if s + self.max_block >= haystack.size:
                 break
         return np.concatenate(parts)
+
+
+ENGINE_CACHE_ENV = "CLASSFREQ_ENGINE_CACHE"
+CACHED_FROM_PATTERNS = 1000  # smaller pattern sets compile in under ~15 ms: not worth a file
+CACHE_KEEP = 16
+
+
+def engine_cache_folder() -> str | None:
+    """Where compiled Hyperscan databases are kept: ``$CLASSFREQ_ENGINE_CACHE`` (``off``: nowhere),
+    else ``$XDG_CACHE_HOME/classfreq/hyperscan``, else ``~/.cache/classfreq/hyperscan``."""
+    chosen = os.environ.get(ENGINE_CACHE_ENV)
+    if chosen == "off":
+        return None
+    if chosen:
+        return chosen
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "classfreq", "hyperscan")
+
+
+def _cached_database(hyperscan, patterns: list[bytes], ready):
+    """The block-mode literal database of ``patterns``, loaded from the engine cache when a run
+    compiled it before on this machine, for sets of ``CACHED_FROM_PATTERNS`` or more (compiling
+    ImageNet-1k's patterns costs each Python worker 0.1-0.15 CPU-s, loading well under a
+    millisecond). ``ready(db)`` is called with the database and must fail for one Hyperscan cannot
+    use here (another version or CPU): it is then compiled again. A cache that cannot be read or
+    written only costs the compile."""
+    folder = engine_cache_folder() if len(patterns) >= CACHED_FROM_PATTERNS else None
+    digest = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), patterns)).encode()).hexdigest()[:32]
+    path = os.path.join(folder, f"{digest}.hsdb") if folder else None
+    if path and os.path.exists(path):
+        try:
+            with open(path, "rb") as f:
+                db = hyperscan.loadb(f.read(), hyperscan.HS_MODE_BLOCK)
+            ready(db)
+            return db
+        except (OSError, hyperscan.error, TypeError, ValueError):
+            pass
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=0, literal=True)
+    ready(db)
+    if path:
+        with contextlib.suppress(OSError, hyperscan.error):
+            os.makedirs(folder, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(hyperscan.dumpb(db))
+            os.replace(tmp, path)  # whole or absent, whatever other workers do at the same time
+            _prune(folder)
+    return db
+
+
+def _prune(folder: str) -> None:
+    """Keep the ``CACHE_KEEP`` most recently written databases (a few label sets' worth)."""
+    kept = sorted((e for e in os.scandir(folder) if e.name.endswith(".hsdb")), key=lambda e: e.stat().st_mtime)
+    for entry in kept[:-CACHE_KEEP]:
+        with contextlib.suppress(OSError):
+            os.remove(entry.path)
 
 
 class _RustEngine:

@@ -293,3 +293,44 @@ def test_one_matcher_in_several_threads(engine):
     for t in threads:
         t.join()
     assert not errors and len(results) == 16 and all(r == expected for r in results)
+
+
+def test_hyperscan_databases_are_kept_and_reused_from_the_engine_cache(tmp_path, monkeypatch):
+    hyperscan = pytest.importorskip("hyperscan")
+    monkeypatch.setenv(match_engines.ENGINE_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(match_engines, "CACHED_FROM_PATTERNS", 1)
+    assert FormMatcher(["dog"], engine="hyperscan").match("a dog") == {0: 1}
+    [kept] = list((tmp_path / "cache").iterdir())
+    # a kept database is loaded, not compiled again: swapped for another one, it is what matches
+    other = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    other.compile(expressions=[b" cat "], ids=[0], elements=1, flags=0, literal=True)
+    kept.write_bytes(hyperscan.dumpb(other))
+    assert FormMatcher(["dog"], engine="hyperscan").match("a cat, a dog") == {0: 1}
+    assert FormMatcher(["dog"], engine="hyperscan").match("a dog") == {}
+    # one that does not load is compiled again and replaced
+    kept.write_bytes(b"not a database")
+    assert FormMatcher(["dog"], engine="hyperscan").match("a dog") == {0: 1}
+    assert FormMatcher(["dog"], engine="hyperscan").match("a dog, a dog") == {0: 2}
+    assert list((tmp_path / "cache").iterdir()) == [kept]
+
+
+@pytest.mark.parametrize("setting", ["off", "under a file"])
+def test_the_engine_cache_can_be_off_or_unwritable(tmp_path, monkeypatch, setting):
+    pytest.importorskip("hyperscan")
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(match_engines.ENGINE_CACHE_ENV, "off" if setting == "off" else str(tmp_path / "file" / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(match_engines, "CACHED_FROM_PATTERNS", 1)
+    assert FormMatcher(["hot dog"], engine="hyperscan").match("hot-dogs, a hot dog") == {0: 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_engine_cache_keeps_large_pattern_sets_only_and_a_few_of_them(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    monkeypatch.setenv(match_engines.ENGINE_CACHE_ENV, str(tmp_path))
+    FormMatcher([f"w{i}" for i in range(match_engines.CACHED_FROM_PATTERNS - 1)], engine="hyperscan")
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(match_engines, "CACHED_FROM_PATTERNS", 1)
+    for i in range(match_engines.CACHE_KEEP + 5):
+        FormMatcher([f"w{i}"], engine="hyperscan")
+    assert len(list(tmp_path.iterdir())) == match_engines.CACHE_KEEP
