@@ -25,6 +25,8 @@ import shutil
 import time
 import uuid
 
+from classfreq.cache import cache_folder
+
 ARCHIVE_ENV = "CLASSFREQ_JVM_ARCHIVE"
 QUIET = "-Xlog:cds*=off"  # a stale or foreign archive is ignored silently, and the dump lists no skipped classes
 ABANDONED_S = 600  # a recording without a readable pid file is removed after this
@@ -32,13 +34,7 @@ ABANDONED_S = 600  # a recording without a readable pid file is removed after th
 
 def archive_folder() -> str | None:
     """Where archives live (None: switched off)."""
-    chosen = os.environ.get(ARCHIVE_ENV)
-    if chosen == "off":
-        return None
-    if chosen:
-        return chosen
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "classfreq")
+    return cache_folder(ARCHIVE_ENV)
 
 
 def java_binary() -> str | None:

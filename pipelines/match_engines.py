@@ -25,6 +25,7 @@ from itertools import chain
 
 import numpy as np
 
+from classfreq.cache import cache_folder
 from classfreq.errors import MissingDependency, require
 
 __all__ = ["ENGINES", "default_engine", "make_engine"]
@@ -178,13 +179,7 @@ CACHE_KEEP = 16
 def engine_cache_folder() -> str | None:
     """Where compiled Hyperscan databases are kept: ``$CLASSFREQ_ENGINE_CACHE`` (``off``: nowhere),
     else ``$XDG_CACHE_HOME/classfreq/hyperscan``, else ``~/.cache/classfreq/hyperscan``."""
-    chosen = os.environ.get(ENGINE_CACHE_ENV)
-    if chosen == "off":
-        return None
-    if chosen:
-        return chosen
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "classfreq", "hyperscan")
+    return cache_folder(ENGINE_CACHE_ENV, "hyperscan")
 
 
 def _cached_database(hyperscan, patterns: list[bytes], ready):
