@@ -140,7 +140,8 @@ def test_where_the_jvm_must_end_in_order_there_is_no_fast_end(tmp_path, monkeypa
     assert os.listdir(tmp_path) == []
 
 
-def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_folder(tmp_path, monkeypatch):
+def _plain_site(tmp_path: Path, monkeypatch) -> Path:
+    """No site temp folders or Java options; Spark's conf folder (returned) and the temp folder under tmp_path."""
     for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
                  "JDK_JAVA_OPTIONS"):
         monkeypatch.delenv(name, raising=False)
@@ -149,6 +150,11 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
     monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
+    return conf
+
+
+def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_folder(tmp_path, monkeypatch):
+    conf = _plain_site(tmp_path, monkeypatch)
     (conf / "spark-defaults.conf").write_text("spark.local.dir  /data/spark\n")
     assert FastEnd.make("local[*]", {}, "") is None
 
@@ -170,14 +176,7 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
 
 
 def test_log4j_reads_the_runs_profile_unless_the_site_or_user_configures_it(tmp_path, monkeypatch):
-    for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
-                 "JDK_JAVA_OPTIONS"):
-        monkeypatch.delenv(name, raising=False)
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
+    conf = _plain_site(tmp_path, monkeypatch)
     fast = FastEnd.make("local[1]", {}, "")
     try:
         profile = os.path.join(fast.folder, "log4j2.properties")
