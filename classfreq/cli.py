@@ -46,6 +46,13 @@ def build_parser(areas: tuple[str, ...] | list[str] = tuple(AREAS)) -> argparse.
 EARLY = {"count": ("classfreq.pipelines.early_start", "start_count_session")}
 
 
+# commands whose process does no large matrix products: numpy's OpenBLAS gets one thread, not one
+# per core, which it starts (and spins) at numpy's import (0.12 -> 0.064 CPU s for the import; the
+# count's worker daemon does the same, pipelines/worker_daemon.py). OPENBLAS_NUM_THREADS set by the
+# user stays.
+ONE_BLAS_THREAD = {"count"}
+
+
 # commands that, as the process's command, end the process as soon as their work and the exit
 # handlers are done: a count's Python exit (freeing pandas, pyarrow, Spark's modules) took 0.4-0.5 s
 # after its last line; its outputs are closed and committed by then
@@ -61,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     argv = sys.argv[1:]
+    if argv and argv[0] in ONE_BLAS_THREAD:  # before numpy's import, and before the JVM (its Python workers) starts
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if argv and argv[0] in EARLY:
         module, function = EARLY[argv[0]]
         getattr(importlib.import_module(module), function)(argv[1:])
