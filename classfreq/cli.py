@@ -26,10 +26,17 @@ AREAS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# the areas a process's command needs, where the whole parser would import every other area's
+# modules for nothing (some 0.05 CPU s of every count; AREAS order): count is the pipelines', whose
+# `relevance judge-run` goes under the relevance area's command
+COMMAND_AREAS = {"count": ("classfreq.relevance.cli", "classfreq.pipelines.cli")}
+
+
+def build_parser(areas: tuple[str, ...] | list[str] = tuple(AREAS)) -> argparse.ArgumentParser:
+    """The command's parser, with the subcommands of ``areas`` (all of them unless told)."""
     parser = argparse.ArgumentParser(prog="classfreq", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in AREAS:
+    for name in areas:
         importlib.import_module(name).register(sub)  # an area that fails to import is a bug: show it
     return parser
 
@@ -37,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 # commands whose work can start before the parser is built (the areas' imports take a second);
 # only as the process's command (argv None), not for in-process callers, whose process goes on
 EARLY = {"count": ("classfreq.pipelines.early_start", "start_count_session")}
+
+
+# commands whose process does no large matrix products: numpy's OpenBLAS gets one thread, not one
+# per core, which it starts (and spins) at numpy's import (0.12 -> 0.064 CPU s for the import; the
+# count's worker daemon does the same, pipelines/worker_daemon.py). OPENBLAS_NUM_THREADS set by the
+# user stays.
+ONE_BLAS_THREAD = {"count"}
 
 
 # commands that, as the process's command, end the process as soon as their work and the exit
@@ -54,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     argv = sys.argv[1:]
+    if argv and argv[0] in ONE_BLAS_THREAD:  # before numpy's import, and before the JVM (its Python workers) starts
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if argv and argv[0] in EARLY:
         module, function = EARLY[argv[0]]
         getattr(importlib.import_module(module), function)(argv[1:])
-    code = _main(argv, resume_gc=collecting)
+    code = _main(argv, resume_gc=collecting, areas=COMMAND_AREAS.get(argv[0], tuple(AREAS)) if argv else tuple(AREAS))
     if argv and argv[0] in EXIT_AT_ONCE:
         _exit_at_once(code)
     return code
@@ -92,8 +108,8 @@ def _flush() -> OSError | None:
     return error
 
 
-def _main(argv: list[str], resume_gc: bool = False) -> int:
-    parser = build_parser()
+def _main(argv: list[str], resume_gc: bool = False, areas: tuple[str, ...] = tuple(AREAS)) -> int:
+    parser = build_parser(areas)
     if resume_gc:  # paused by main() for the imports
         gc.enable()
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ from classfreq.pipelines.relevance_stage import RelevanceOptions
 from classfreq.pipelines.sampling import DEDUP_KEYS
 from classfreq.queries.warehouse import DEFAULT_WAREHOUSE
 from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
-from classfreq.relevance.judge import VARIANTS
+from classfreq.relevance.variants import VARIANTS
 
 DOC_UNITS = ("caption", "image")
 PARQUET_SCANS = ("python", "spark")  # --parquet-scan: pyarrow in the Python tasks, or Spark's JVM scan

@@ -40,7 +40,7 @@ from classfreq.pipelines.spark_session import get_spark
 from classfreq.queries import warehouse as wh
 from classfreq.relevance.cli import add_action
 from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED
-from classfreq.relevance.judge import VARIANTS
+from classfreq.relevance.variants import VARIANTS
 from classfreq.synsets import load_labelset
 
 

@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ from classfreq.errors import UserError
 from classfreq.pipelines.match_sample import first_per_class
 from classfreq.pipelines.tables import with_relevance
 from classfreq.relevance.estimate import DEFAULT_SAMPLE, DEFAULT_SEED, class_relevance
-from classfreq.relevance.judge import Judge, Models, load_judge, read_params
+
+if TYPE_CHECKING:
+    from classfreq.relevance.judge import Judge, Models
 
 PAIRS_PER_TASK = 2000  # fewer, bigger tasks: every worker that gets one loads the judge once
 
@@ -69,6 +72,8 @@ def judge_facts(options: RelevanceOptions) -> tuple[float, float]:
     """The judge's threshold and its class-level calibration variance measured by grouped
     cross-validation. Loading it here (without its models) checks the label set and parameters
     before any Spark work."""
+    from classfreq.relevance.judge import load_judge, read_params  # only with --relevance (a count imports this module)
+
     judge = load_judge(options.labelset, options.judge)
     return judge.threshold, float(read_params()["variants"][options.judge]["grouped_cv"]["class_calibration_var"])
 
@@ -118,6 +123,8 @@ _JUDGES: dict[tuple[str, str], Judge] = {}
 def _worker_judge(labelset: str, variant: str, threads: int) -> Judge:
     """One judge per Python worker process and (label set, variant); the models behind it (spaCy,
     MiniLM) are shared by all label sets and loaded on first use."""
+    from classfreq.relevance.judge import Models, load_judge
+
     key = (labelset, variant)
     if key not in _JUDGES:
         models = _MODELS.setdefault(threads, Models(threads))

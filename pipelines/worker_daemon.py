@@ -38,6 +38,11 @@ def _drop_spark_zips() -> None:
 
 _drop_spark_zips()
 
+# numpy's OpenBLAS starts a thread per core when numpy is imported (measured: numpy's import 0.12 CPU
+# s, 0.064 with one thread); the tasks' products are small and the judge limits BLAS to one thread
+# anyway (relevance.judge.Models). One, unless set: the forked workers inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Python's cyclic garbage collector finds next to nothing in the imports below (some 140,000
 # objects): paused during them; the imported objects are then frozen (gc.freeze: left out of every
 # later collection, in the forked workers too, whose collections would otherwise go through them

@@ -17,7 +17,19 @@ from classfreq.relevance.estimate import (
     sample_doc_ids,
     sample_key,
 )
-from classfreq.relevance.judge import Judge, Models, load_judge
+
+# the judge (and its features, spaCy's and MiniLM's wrappers) imported on first use: every count run's
+# driver and worker daemon import estimate (the seeded sampler), which imports this package first
+_JUDGE_NAMES = ("Judge", "Models", "load_judge")
+
+
+def __getattr__(name: str):
+    if name in _JUDGE_NAMES:
+        from classfreq.relevance import judge
+
+        return getattr(judge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Judge", "JudgeErrors", "Models", "ShareEstimate", "calibrated_share", "load_judge", "relevant_share",
            "sample_doc_ids", "sample_key"]

@@ -34,12 +34,9 @@ from classfreq.relevance.features import (
 from classfreq.relevance.locate import FormLocator
 from classfreq.relevance.senses import SenseTable, load_sense_table
 from classfreq.relevance.syntax import blas_limit, load_spacy
+from classfreq.relevance.variants import VARIANT_BLOCKS, VARIANTS  # noqa: F401  (VARIANTS: judge's API as before)
 
 PARAMS_PATH = Path(__file__).with_name("data") / "judge_params.json"
-VARIANT_BLOCKS = {"full": ("syntax", "senses", "static", "embedding"),
-                  "fast": ("syntax", "senses", "static"),
-                  "lexical": ("surface", "senses", "static")}
-VARIANTS = tuple(VARIANT_BLOCKS)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from classfreq.pipelines.phases import STOP_AT_ENV, STOP_FILE_ENV
-from classfreq.pipelines.spark_session import FAST_END_PREFIX, LOCK_NAME, FastEnd, _host
+from classfreq.pipelines.spark_session import FAST_END_PREFIX, LOCK_NAME, LOG4J_OPTION, FastEnd, _host
 
 CAPTIONS = ["a goldfish in a glass bowl", "a tabby cat asleep on a sofa", "nothing to count here"]
 
@@ -82,6 +82,8 @@ def test_the_jvm_is_gone_and_its_folder_removed_and_the_outputs_complete(tmp_pat
     assert not _jvms_with(f"-Djava.io.tmpdir={tmp_path / 'tmp'}"), "the JVM outlived the run"
     assert os.listdir(tmp_path / "tmp") == [], "the run's temp folder (and nothing else) was left behind"
     assert "Traceback" not in err and "3 documents read, 2 matched" in out
+    # log4j configured once, from the run's profile (spark_session.LOG4J_PROFILE): Spark did not configure it again
+    assert "Using Spark's default log4j profile" not in err and "Setting default log level" not in err, err[-3000:]
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT docs_read, docs_matched FROM source_stats").fetchall() == [(3, 2)]
@@ -138,7 +140,8 @@ def test_where_the_jvm_must_end_in_order_there_is_no_fast_end(tmp_path, monkeypa
     assert os.listdir(tmp_path) == []
 
 
-def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_folder(tmp_path, monkeypatch):
+def _plain_site(tmp_path: Path, monkeypatch) -> Path:
+    """No site temp folders or Java options; Spark's conf folder (returned) and the temp folder under tmp_path."""
     for name in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS",
                  "JDK_JAVA_OPTIONS"):
         monkeypatch.delenv(name, raising=False)
@@ -147,6 +150,11 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
     monkeypatch.setenv("SPARK_CONF_DIR", str(conf))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
+    return conf
+
+
+def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_folder(tmp_path, monkeypatch):
+    conf = _plain_site(tmp_path, monkeypatch)
     (conf / "spark-defaults.conf").write_text("spark.local.dir  /data/spark\n")
     assert FastEnd.make("local[*]", {}, "") is None
 
@@ -165,6 +173,31 @@ def test_spark_defaults_temp_folder_is_kept_and_a_plain_local_run_gets_its_own_f
     finally:
         fast.remove_folder()
     assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_log4j_reads_the_runs_profile_unless_the_site_or_user_configures_it(tmp_path, monkeypatch):
+    conf = _plain_site(tmp_path, monkeypatch)
+    fast = FastEnd.make("local[1]", {}, "")
+    try:
+        profile = os.path.join(fast.folder, "log4j2.properties")
+        assert f"{LOG4J_OPTION}{profile}" in fast.java_options().split()
+        text = Path(profile).read_text()
+        assert "rootLogger.level = warn" in text and "appender.console.target = SYSTEM_ERR" in text
+    finally:
+        fast.remove_folder()
+    user = {"spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=/site/log4j2.xml"}
+    for settings in (user, {"spark.driver.defaultJavaOptions": "-Dlog4j.configuration=x"}):
+        fast = FastEnd.make("local[1]", settings, "")
+        try:
+            assert LOG4J_OPTION not in fast.java_options() and os.listdir(fast.folder) == [LOCK_NAME]
+        finally:
+            fast.remove_folder()
+    (conf / "log4j2.properties").write_text("rootLogger.level = info\n")  # the site's, on the JVM's class path
+    fast = FastEnd.make("local[1]", {}, "")
+    try:
+        assert LOG4J_OPTION not in fast.java_options()
+    finally:
+        fast.remove_folder()
 
 
 def test_only_this_machines_unlocked_folders_are_removed_as_abandoned(tmp_path, monkeypatch):
