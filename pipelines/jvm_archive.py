@@ -123,10 +123,13 @@ class Archive:
 
 
 def _writer_alive(tmp: str) -> bool | None:
-    """Whether the JVM that writes ``tmp`` still runs (None: unknown yet)."""
+    """Whether the JVM that writes ``tmp`` still runs (None: unknown yet). A process with its pid
+    that started after the pid file was written is another one (pids are reused): the writer is
+    gone, and its recording would otherwise block every later run's archive while that one lives."""
     try:
         with open(tmp + ".pid") as f:
             pid = int(f.read().strip())
+        written = os.path.getmtime(tmp + ".pid")
     except (OSError, ValueError):
         return None
     try:
@@ -134,8 +137,21 @@ def _writer_alive(tmp: str) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = _process_start(pid)
+    return started is None or started <= written + 1.0  # (/proc's boot time is whole seconds)
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (None where /proc does not tell)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 # HotSpot writes a dynamic archive's header, which starts with this magic number, after all its

@@ -117,3 +117,21 @@ def test_an_abandoned_start_leaves_no_pending_recording(tmp_path):
     a.abandon()
     assert os.listdir(tmp_path) == []
     assert Archive(str(tmp_path), "inst0001-aaaa").java_options().startswith("-XX:ArchiveClassesAtExit=")
+
+
+def test_a_recording_whose_pid_now_names_another_process_is_not_pending(tmp_path):
+    """The recording JVM died and its pid went to a process started later: the recording is not
+    waited for (it is discarded, and this run records anew) instead of blocking the archive."""
+    a = Archive(str(tmp_path), "inst0001-aaaa")
+    a.java_options()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        a.started(other.pid)
+        assert Archive(str(tmp_path), "inst0001-aaaa").java_options() == ""  # written after it started: its writer
+        hour_ago = os.path.getmtime(a.recording + ".pid") - 3600
+        os.utime(a.recording + ".pid", (hour_ago, hour_ago))  # written before it started: another process
+        assert Archive(str(tmp_path), "inst0001-aaaa").java_options().startswith("-XX:ArchiveClassesAtExit=")
+        assert not os.path.exists(a.recording + ".pid")
+    finally:
+        other.kill()
+        other.wait()
