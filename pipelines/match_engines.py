@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import os
 import threading
+import time
 from itertools import chain
 
 import numpy as np
@@ -174,6 +175,7 @@ class _HyperscanEngine:
 ENGINE_CACHE_ENV = "CLASSFREQ_ENGINE_CACHE"
 CACHED_FROM_PATTERNS = 1000  # smaller pattern sets compile in under ~15 ms: not worth a file
 CACHE_KEEP = 16
+STALE_TEMP_SECONDS = 3600  # a database is written in milliseconds: older temporary files are a killed worker's
 
 
 def engine_cache_folder() -> str | None:
@@ -204,22 +206,35 @@ def _cached_database(hyperscan, patterns: list[bytes], ready):
     db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=0, literal=True)
     ready(db)
     if path:
-        with contextlib.suppress(OSError, hyperscan.error):
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
             os.makedirs(folder, exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
             with open(tmp, "wb") as f:
                 f.write(hyperscan.dumpb(db))
             os.replace(tmp, path)  # whole or absent, whatever other workers do at the same time
             _prune(folder)
+        except (OSError, hyperscan.error):
+            with contextlib.suppress(OSError):  # a full disk's part-written file, one not renamed
+                os.remove(tmp)
     return db
 
 
 def _prune(folder: str) -> None:
-    """Keep the ``CACHE_KEEP`` most recently written databases (a few label sets' worth)."""
-    kept = sorted((e for e in os.scandir(folder) if e.name.endswith(".hsdb")), key=lambda e: e.stat().st_mtime)
-    for entry in kept[:-CACHE_KEEP]:
+    """Keep the ``CACHE_KEEP`` most recently written databases (a few label sets' worth), and remove
+    the temporary files of workers killed while writing (older than ``STALE_TEMP_SECONDS``)."""
+    databases, stale_before = [], time.time() - STALE_TEMP_SECONDS
+    for entry in os.scandir(folder):
+        try:  # another worker may remove an entry meanwhile
+            mtime = entry.stat().st_mtime
+            if entry.name.endswith(".hsdb"):
+                databases.append((mtime, entry.path))
+            elif entry.name.endswith(".tmp") and mtime < stale_before:
+                os.remove(entry.path)
+        except OSError:
+            continue
+    for _, path in sorted(databases)[:-CACHE_KEEP]:
         with contextlib.suppress(OSError):
-            os.remove(entry.path)
+            os.remove(path)
 
 
 class _RustEngine:

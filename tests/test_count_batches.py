@@ -1,6 +1,8 @@
 """The task's class rows: the sort-free route for one text per document equals the general one."""
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -47,3 +49,32 @@ def test_forms_sharing_tokens_count_their_mentions_once_per_class():
     assert n_matched == matched == 3
     rows = {r["idx"]: (r["docs"], r["docs_clean"], r["mentions"]) for r in fast.to_pylist()}
     assert rows == {0: (3, 2, 2 + 1 + 1 + 1), 1: (2, 2, 2 + 1 + 3 + 1), 2: (2, 2, 1 + 3)}
+
+
+def test_sort_free_class_rows_equal_the_general_ones_on_random_label_sets():
+    """Random label sets: several forms per class sharing token sequences, one sequence in several
+    classes, forms without tokens, ambiguous forms, nested or not; texts with None, entities,
+    non-ASCII and NUL."""
+    from classfreq.text import form_tokens
+
+    words = ["hot", "dog", "Hot-Dog", "bun", "é", "café", "tiger", "shark", "&amp;", "x\x00y", "ß", "STRASSE",
+             "straße", "ﬁ", "1", "t_shirt", "t", "shirt", "!"]
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(400):
+        pairs = sorted((c, " ".join(rng.choice(words) for _ in range(rng.randint(0, 3))))
+                       for c in range(rng.randint(1, 6)) for _ in range(rng.randint(0, 5))) or [(0, "dog")]
+        ids: dict = {}
+        spec = cb.MatchSpec(mode="default", forms=tuple(f for _, f in pairs), form_class=tuple(c for c, _ in pairs),
+                            form_ambiguous=tuple(rng.random() < 0.3 for _ in pairs),
+                            form_pattern=tuple(ids.setdefault(form_tokens(f), len(ids)) for _, f in pairs),
+                            nested=rng.random() < 0.5)
+        texts = [None if rng.random() < 0.1 else " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
+                 for _ in range(rng.randint(1, 20))]
+        if not len(matcher_for(spec).match_batch(texts).doc):
+            continue
+        general, fast, matched, n_matched = class_rows_both_ways(spec, texts)
+        assert fast.equals(general), (spec, texts)
+        assert n_matched == matched
+        checked += 1
+    assert checked > 250

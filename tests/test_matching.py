@@ -1,12 +1,14 @@
 """The matching semantics, and the fast matcher equal to the reference on crafted and random text."""
 import html
 import importlib.util
+import os
 import pickle
 import platform
 import random
 import re
 import sys
 import threading
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -334,3 +336,29 @@ def test_the_engine_cache_keeps_large_pattern_sets_only_and_a_few_of_them(tmp_pa
     for i in range(match_engines.CACHE_KEEP + 5):
         FormMatcher([f"w{i}"], engine="hyperscan")
     assert len(list(tmp_path.iterdir())) == match_engines.CACHE_KEEP
+
+
+def test_a_database_that_cannot_be_kept_leaves_no_temporary_file(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    monkeypatch.setenv(match_engines.ENGINE_CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(match_engines, "CACHED_FROM_PATTERNS", 1)
+    FormMatcher(["dog"], engine="hyperscan")
+    [kept] = list(tmp_path.iterdir())
+    kept.unlink()
+    kept.mkdir()  # its name taken by a folder: the database is compiled, and cannot replace it
+    assert FormMatcher(["dog"], engine="hyperscan").match("a dog") == {0: 1}
+    assert list(tmp_path.iterdir()) == [kept]
+
+
+def test_temporary_files_of_workers_killed_while_writing_are_pruned(tmp_path, monkeypatch):
+    pytest.importorskip("hyperscan")
+    monkeypatch.setenv(match_engines.ENGINE_CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(match_engines, "CACHED_FROM_PATTERNS", 1)
+    stale, fresh = tmp_path / "a.hsdb.1.2.tmp", tmp_path / "b.hsdb.3.4.tmp"  # fresh: being written now
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - match_engines.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    FormMatcher(["dog"], engine="hyperscan")
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".hsdb", ".tmp"]
+    assert fresh.exists() and not stale.exists()
