@@ -175,6 +175,8 @@ class _HyperscanEngine:
 ENGINE_CACHE_ENV = "CLASSFREQ_ENGINE_CACHE"
 CACHED_FROM_PATTERNS = 1000  # smaller pattern sets compile in under ~15 ms: not worth a file
 CACHE_KEEP = 16
+# part of a kept database's name: change it with how databases are compiled (mode, flags, literal)
+CACHE_FORMAT = "block-literal-1"
 STALE_TEMP_SECONDS = 3600  # a database is written in milliseconds: older temporary files are a killed worker's
 
 
@@ -192,7 +194,8 @@ def _cached_database(hyperscan, patterns: list[bytes], ready):
     use here (another version or CPU): it is then compiled again. A cache that cannot be read or
     written only costs the compile."""
     folder = engine_cache_folder() if len(patterns) >= CACHED_FROM_PATTERNS else None
-    digest = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), patterns)).encode()).hexdigest()[:32]
+    key = (CACHE_FORMAT, getattr(hyperscan, "__version__", ""), patterns)
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
     path = os.path.join(folder, f"{digest}.hsdb") if folder else None
     if path and os.path.exists(path):
         try:
