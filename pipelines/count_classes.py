@@ -48,7 +48,7 @@ from classfreq.configs import add_options, from_args  # noqa: E402
 from classfreq.errors import UserError  # noqa: E402
 from classfreq.pipelines.config import CountConfig  # noqa: E402
 from classfreq.pipelines.count_batches import MATCH, PARTIAL_DDL, PARTIAL_KEY, count_batches  # noqa: E402
-from classfreq.pipelines.input_files import expand_inputs, is_local  # noqa: E402
+from classfreq.pipelines.input_files import expand_inputs, hadoop_fs, is_local  # noqa: E402
 from classfreq.pipelines.journal import Journal, discard, remove_if_empty, settle_killed_runs  # noqa: E402
 from classfreq.pipelines.match_sample import first_per_class_in_spark  # noqa: E402
 from classfreq.pipelines.match_spec import MatchSpec, build_spec  # noqa: E402
@@ -168,6 +168,9 @@ def prepare(config: CountConfig, spark=None) -> Job:
     with phases("session"):
         spark = spark or get_spark(config.master, shuffle_partitions=config.shuffle_partitions,
                                    **session_options(config, files))
+    for folder in (config.out, staging):
+        if not is_local(folder):  # a URI Spark has no file system for is refused now, not after the count
+            hadoop_fs(spark, folder)
     journal = Journal(out=config.out, run_id=run_id, warehouse=os.path.abspath(config.warehouse), staging=staging)
     if is_local(config.out):
         journal.save()

@@ -72,10 +72,34 @@ def _expand_local(pattern: str) -> list[str]:
 
 
 def hadoop_fs(spark, path: str):
-    """The Hadoop FileSystem that holds ``path``, and ``path`` as a Hadoop Path."""
+    """The Hadoop FileSystem that holds ``path``, and ``path`` as a Hadoop Path (UserError when
+    Spark has no file system for its scheme)."""
     jvm = spark.sparkContext._jvm
     jpath = jvm.org.apache.hadoop.fs.Path(path)
-    return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath
+    try:
+        return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath
+    except Exception as exc:  # py4j's error from the JVM
+        missing = _missing_file_system(str(exc))
+        if missing is None:
+            raise
+        scheme = path.split(":", 1)[0]
+        raise UserError(f"Spark cannot open {path!r}: {missing}; put the {scheme}:// file system's jars on Spark's "
+                        "classpath (for s3a://: hadoop-aws of Spark's Hadoop version and the AWS SDK bundle, through "
+                        "spark.jars.packages in spark-defaults.conf or spark-submit --packages), or use a local "
+                        "path") from None
+
+
+_NO_SCHEME = re.compile(r'No FileSystem for scheme "?([\w.+-]+)"?')
+_NO_CLASS = re.compile(r"Class ([\w.$]+) not found")
+
+
+def _missing_file_system(message: str) -> str | None:
+    """What a JVM error says is missing to open a URI's file system (None: something else)."""
+    if m := _NO_SCHEME.search(message):
+        return f"Hadoop has no file system for the scheme {m.group(1)!r}"
+    if "ClassNotFoundException" in message and (m := _NO_CLASS.search(message)):
+        return f"its file system class {m.group(1)} is not on Spark's classpath"
+    return None
 
 
 def _expand_hadoop(spark, pattern: str) -> list[str]:

@@ -202,3 +202,20 @@ def test_wrong_format_exits_2_through_the_cli(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(f"{PREFIX}no record of captions.jsonl could be read as --format parquet"), err
+
+
+@pytest.mark.parametrize("where", ["input", "out"])
+@pytest.mark.parametrize("uri", ["s3a://bucket/laion", "nosuchfs://bucket/laion"])
+def test_a_uri_spark_has_no_file_system_for_is_one_sentence_before_counting(tmp_path, where, uri):
+    """pyspark's jars have no s3a file system (hadoop-aws) and none for an unknown scheme: one sentence
+    saying what to add, before any data is read, not a Py4J traceback (for --out, not after the count)."""
+    captions = tmp_path / "captions.tsv"
+    captions.write_text("a goldfish in a bowl\thttp://x/1\n")
+    argv = ["--input", uri if where == "input" else str(captions), "--out", uri if where == "out" else str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-m", "classfreq.cli", "count", *argv, "--source", "s", "--master", "local[1]",
+                           "--warehouse", str(tmp_path / "wh.duckdb"), "--progress-interval", "0"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    lines = [line for line in done.stderr.splitlines() if line.startswith(PREFIX)]
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(lines) == 1, done.stderr[-3000:]
+    assert f"Spark cannot open '{uri}" in lines[0] and "classpath" in lines[0], lines[0]
+    assert "counted source" not in done.stdout
