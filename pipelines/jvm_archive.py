@@ -183,15 +183,24 @@ def _remove(path: str) -> None:
         pass
 
 
+def pyspark_folder() -> str | None:
+    """The installed pyspark's folder (pip's pyspark is its own SPARK_HOME: jars/, conf/), found,
+    not imported: a session may be starting early."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
 def driver_archive() -> Archive | None:
     """The archive for the JVM that pyspark would start now (None: switched off, or no java)."""
     folder, java = archive_folder(), java_binary()
     if folder is None or java is None or not os.path.exists(java):
         return None
-    spec = importlib.util.find_spec("pyspark")  # found, not imported: a session may be starting early
-    if spec is None or not spec.submodule_search_locations:
+    home = pyspark_folder()
+    if home is None:
         return None
-    jars = os.path.join(list(spec.submodule_search_locations)[0], "jars")
+    jars = os.path.join(home, "jars")
     try:
         return Archive(folder, archive_key(java, jars))
     except OSError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
-import importlib.util
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ import threading
 import time
 from typing import BinaryIO
 
-from classfreq.pipelines.jvm_archive import driver_archive
+from classfreq.pipelines.jvm_archive import driver_archive, pyspark_folder
 
 DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
@@ -581,10 +580,8 @@ def _spark_conf_folder() -> str | None:
         return os.environ["SPARK_CONF_DIR"]
     if os.environ.get("SPARK_HOME"):
         return os.path.join(os.environ["SPARK_HOME"], "conf")
-    spec = importlib.util.find_spec("pyspark")  # found, not imported (a session may be starting early)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return os.path.join(list(spec.submodule_search_locations)[0], "conf")
+    home = pyspark_folder()
+    return os.path.join(home, "conf") if home else None
 
 
 def _disconnect_python_side(sc) -> None:
